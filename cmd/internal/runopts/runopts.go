@@ -1,0 +1,80 @@
+// Package runopts defines the flags of `tapwall run`, shared by the headless tapwall command (which
+// checks them and prints their help without a display) and the tapwall-wall window program.
+package runopts
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Defaults of the window program.
+const (
+	// DefaultWindow is the windowed size: the wall's 2:1 aspect at a size that fits a desk monitor.
+	DefaultWindow = "1280x640"
+	// DefaultJournalDir is where live rounds write their journals, one file per round.
+	DefaultJournalDir = "journals"
+)
+
+// Synopsis is the one-line usage of `tapwall run`.
+const Synopsis = "tapwall run [--config F] [--window WxH] [--fullscreen] [--inputs F --screenshot OUT.png --exit-after-ticks N]"
+
+// Options are the parsed flags of `tapwall run`.
+type Options struct {
+	Config         string
+	Window         string
+	Width, Height  int
+	Fullscreen     bool
+	Inputs         string
+	Screenshot     string
+	ExitAfterTicks int64
+	JournalDir     string
+	LogFormat      string
+	LogLevel       string
+}
+
+// Parse parses args as `tapwall run` flags, printing errors and -h help to out. It returns
+// flag.ErrHelp for -h and a descriptive error for bad values.
+func Parse(args []string, out io.Writer) (Options, error) {
+	var o Options
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s\n\nFlags:\n", Synopsis)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.Config, "config", "", "config file (TOML); default: the compiled-in defaults")
+	fs.StringVar(&o.Window, "window", DefaultWindow, "window size in pixels, WxH")
+	fs.BoolVar(&o.Fullscreen, "fullscreen", false, "fullscreen across the wall's displays (the show)")
+	fs.StringVar(&o.Inputs, "inputs", "", "play scripted inputs (the sim input format) into the show")
+	fs.StringVar(&o.Screenshot, "screenshot", "", "write a PNG of the last frame here on exit")
+	fs.Int64Var(&o.ExitAfterTicks, "exit-after-ticks", 0, "exit once this many ticks have been stepped (0: run until quit)")
+	fs.StringVar(&o.JournalDir, "journal-dir", DefaultJournalDir, "directory for round journals, one file per round (\"\": none)")
+	fs.StringVar(&o.LogFormat, "log-format", "json", "log format on stderr: json or console")
+	fs.StringVar(&o.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	w, h, ok := strings.Cut(o.Window, "x")
+	var err1, err2 error
+	o.Width, err1 = strconv.Atoi(w)
+	o.Height, err2 = strconv.Atoi(h)
+	if !ok || err1 != nil || err2 != nil || o.Width < 64 || o.Height < 32 || o.Width > 32768 || o.Height > 32768 {
+		return o, fmt.Errorf("--window %q: give WxH in pixels, at least 64x32, e.g. %s", o.Window, DefaultWindow)
+	}
+	if o.ExitAfterTicks < 0 {
+		return o, fmt.Errorf("--exit-after-ticks %d: must not be negative", o.ExitAfterTicks)
+	}
+	if o.Screenshot != "" && o.ExitAfterTicks == 0 {
+		return o, fmt.Errorf("--screenshot needs --exit-after-ticks N: the frame after tick N is written")
+	}
+	if o.LogFormat != "json" && o.LogFormat != "console" {
+		return o, fmt.Errorf("--log-format %q: use json or console", o.LogFormat)
+	}
+	return o, nil
+}

@@ -1,0 +1,122 @@
+// Command tapwall-wall is the wall window of tapwall: it runs the show on the show clock and draws
+// it with Ebiten. Start it through `tapwall run`, which checks the display first: Ebiten panics at
+// init when there is none. Its flags are those of `tapwall run`.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tapwall/cmd/internal/runopts"
+	"tapwall/game"
+	"tapwall/render"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	opt, err := runopts.Parse(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+		return 2
+	}
+	var w io.Writer = os.Stderr
+	if opt.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}
+	}
+	lvl, err := zerolog.ParseLevel(opt.LogLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: --log-level %q: use debug, info, warn or error\n", opt.LogLevel)
+		return 2
+	}
+	log := zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+
+	cfg := game.DefaultConfig()
+	if opt.Config != "" {
+		if cfg, err = game.LoadConfig(opt.Config); err != nil {
+			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+			return 2
+		}
+	}
+	var script []game.TickInput
+	if opt.Inputs != "" {
+		f, err := os.Open(opt.Inputs)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tapwall run: inputs: %v\n", err)
+			return 2
+		}
+		script, err = game.ReadInputs(f, opt.Inputs, &cfg)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+			return 2
+		}
+	}
+	start := time.Now()
+	app, err := render.NewApp(render.Options{
+		Config:         &cfg,
+		Clock:          func() int64 { return time.Since(start).Microseconds() },
+		Log:            log,
+		Journal:        journalOpener(opt.JournalDir, start, log),
+		Script:         script,
+		ExitAfterTicks: opt.ExitAfterTicks,
+		Screenshot:     opt.Screenshot,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+		return 2
+	}
+	log.Info().Str("wall", cfg.Wall.ID).Int("lanes", len(cfg.Lanes)).Str("game", cfg.Round.Game).
+		Int("tick_rate", cfg.Round.TickRate).Msg("show start")
+	if err := render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen); err != nil {
+		log.Error().Err(err).Msg("window ended with an error")
+		return 1
+	}
+	log.Info().Int64("tick", app.Loop().Next()).Msg("show end")
+	return 0
+}
+
+// syncCloser fsyncs a journal file before closing it, so a finished round's journal survives a
+// power cut.
+type syncCloser struct{ *os.File }
+
+func (s syncCloser) Close() error {
+	if err := s.File.Sync(); err != nil {
+		s.File.Close()
+		return err
+	}
+	return s.File.Close()
+}
+
+// journalOpener returns an opener that writes round N's journal to DIR/WALL-START-rNNNN.jsonl, with
+// START the show's start time, so restarts never overwrite an earlier show's journals.
+func journalOpener(dir string, start time.Time, log zerolog.Logger) game.JournalOpener {
+	if dir == "" {
+		return nil
+	}
+	return func(r *game.Round) (io.WriteCloser, error) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("journal dir: %w", err)
+		}
+		p := r.Params()
+		name := filepath.Join(dir, fmt.Sprintf("%s-%s-r%04d.jsonl", p.Wall, start.UTC().Format("20060102T150405Z"), p.Round))
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		log.Info().Uint32("round", p.Round).Str("journal", name).Msg("journal open")
+		return syncCloser{f}, nil
+	}
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+
+	"tapwall/assets"
+	"tapwall/cmd/internal/runopts"
+	"tapwall/game"
+)
+
+// parse parses flags; a bad flag has been reported by the flag package and becomes exit 2.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errExit{exitBad}
+	}
+	return nil
+}
+
+// loadConfig returns the config at path, or the defaults for "".
+func loadConfig(path string) (game.Config, error) {
+	if path == "" {
+		return game.DefaultConfig(), nil
+	}
+	return game.LoadConfig(path)
+}
+
+// readInputs reads an input file ("-" is standard input) against cfg.
+func readInputs(path string, cfg *game.Config) ([]game.TickInput, error) {
+	if path == "-" {
+		return game.ReadInputs(os.Stdin, "<stdin>", cfg)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("inputs: %w", err)
+	}
+	defer f.Close()
+	return game.ReadInputs(f, path, cfg)
+}
+
+func (c *cli) sim(args []string) error {
+	fs := c.newFlags("sim", "tapwall sim --inputs F [--game targets|rain] [--seed N] [--config F] [--journal OUT] [--ticks N]")
+	inputs := fs.String("inputs", "", "input file: JSON Lines of touches and actions (- for stdin); required")
+	gameName := fs.String("game", "", "game to play: targets or rain (default: the config's round.game)")
+	seed := fs.Uint64("seed", 0, "round seed (default: the config's round.seed)")
+	cfgPath := fs.String("config", "", "config file (TOML); default: the compiled-in defaults")
+	journal := fs.String("journal", "", "write the round journal (JSON Lines) to this file")
+	ticks := fs.Int64("ticks", 0, "ticks to run (default: the configured round length)")
+	setLog := c.logFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := setLog(); err != nil {
+		return err
+	}
+	if *inputs == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errExit{exitBad}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *gameName != "" {
+		if !game.KnownGame(*gameName) {
+			return fmt.Errorf("--game %q: use one of %v", *gameName, game.Games)
+		}
+		cfg.Round.Game = *gameName
+	}
+	isSet := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { isSet[f.Name] = true })
+	if isSet["seed"] {
+		cfg.Round.Seed = *seed
+	}
+	if *ticks < 0 {
+		return fmt.Errorf("--ticks %d: must not be negative", *ticks)
+	}
+	in, err := readInputs(*inputs, &cfg)
+	if err != nil {
+		return err
+	}
+	round, err := game.NewRound(&cfg, game.RoundParams{Wall: cfg.Wall.ID, Round: 1, Seed: cfg.Round.Seed, Running: true})
+	if err != nil {
+		return err
+	}
+	n := round.Length()
+	if isSet["ticks"] {
+		n = *ticks
+	}
+	var jw io.Writer
+	if *journal != "" {
+		f, err := os.Create(*journal)
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		defer f.Close()
+		jw = f
+	}
+	rec, err := game.NewRecorder(jw, round, 1, false)
+	if err != nil {
+		return err
+	}
+	log := c.log.With().Uint32("round", 1).Str("game", cfg.Round.Game).Logger()
+	log.Info().Int("inputs", len(in)).Int64("ticks", n).Msg("sim start")
+	game.GroupByTick(in, n, func(_ int64, tick []game.Input) { rec.Step(tick) })
+	if err := rec.Close(); err != nil {
+		return err
+	}
+	if f, ok := jw.(*os.File); ok {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	sum := rec.Summary()
+	log.Info().Int64("tick", sum.Ticks).Str("hash", sum.Hash).Int("events", sum.Events).Msg("sim done")
+	return writeJSON(c.stdout, sum)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func (c *cli) replay(args []string) error {
+	fs := c.newFlags("replay", "tapwall replay JOURNAL")
+	setLog := c.logFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := setLog(); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errExit{exitBad}
+	}
+	path := fs.Arg(0)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	sum, err := game.Replay(f, path)
+	if errors.Is(err, game.ErrMismatch) {
+		c.log.Error().Err(err).Msg("replay mismatch")
+		fmt.Fprintf(c.stderr, "tapwall replay: %v\n", err)
+		return errExit{exitMismatch}
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(c.stdout, sum)
+}
+
+func (c *cli) config(args []string) error {
+	fs := c.newFlags("config", "tapwall config --print-default | --check FILE")
+	printDefault := fs.Bool("print-default", false, "print the full default config, with a comment on every key")
+	check := fs.String("check", "", "validate this config file and print it as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *printDefault:
+		_, err := c.stdout.Write(assets.DefaultConfig)
+		return err
+	case *check != "":
+		cfg, err := game.LoadConfig(*check)
+		if err != nil {
+			return err
+		}
+		return writeJSON(c.stdout, cfg)
+	}
+	fs.Usage()
+	return errExit{exitBad}
+}
+
+// wallProgram is the window program that `tapwall run` executes.
+const wallProgram = "tapwall-wall"
+
+// findWall returns the path of tapwall-wall: next to this executable, then on PATH.
+func findWall() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), wallProgram)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(wallProgram)
+	if err != nil {
+		return "", fmt.Errorf("cannot find %s next to tapwall or on PATH: build it with `go build -o bin/ ./cmd/...` and keep it beside tapwall", wallProgram)
+	}
+	return p, nil
+}
+
+// run checks the flags and the environment and replaces this process with tapwall-wall, passing
+// the flags on unchanged.
+func (c *cli) run(args []string) error {
+	if _, err := runopts.Parse(args, c.stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "tapwall run: %v\n", err)
+		return errExit{exitBad}
+	}
+	if os.Getenv("DISPLAY") == "" {
+		fmt.Fprintln(c.stderr, "tapwall run: no display: DISPLAY is not set. Run it from the wall PC's desktop session, "+
+			"set DISPLAY (e.g. DISPLAY=:0), or run headless under a virtual display: xvfb-run -a tapwall run ...")
+		return errExit{exitBad}
+	}
+	path, err := findWall()
+	if err != nil {
+		return err
+	}
+	argv := append([]string{path}, args...)
+	if err := syscall.Exec(path, argv, os.Environ()); err != nil {
+		return fmt.Errorf("exec %s: %w", path, err)
+	}
+	return nil
+}

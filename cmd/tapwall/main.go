@@ -1,0 +1,136 @@
+// Command tapwall is the headless command line of the tapwall touch-wall runtime: it simulates and
+// replays rounds, prints and checks configs, and starts the wall window (tapwall-wall) with `run`.
+// It never links Ebiten, so it builds with CGO_ENABLED=0 and works without a display.
+//
+// Exit codes: 0 success, 1 replay mismatch, 2 bad usage, config, input or environment.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/rs/zerolog"
+)
+
+// Exit codes, part of the command-line contract.
+const (
+	exitOK       = 0
+	exitMismatch = 1
+	exitBad      = 2
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `tapwall — runtime for giant multi-touch walls in live shows
+
+Usage:
+  tapwall [run] [flags]          start the wall window (the demo show with no hardware)
+  tapwall sim --inputs F [flags] run a round headless and print its summary as JSON
+  tapwall replay JOURNAL         re-run a round journal and check every recorded hash
+  tapwall config --print-default print the default config with a comment on every key
+  tapwall config --check F       validate a config file
+  tapwall version                print the version
+  tapwall help                   this text; "tapwall CMD -h" shows a command's flags
+
+Exit codes: 0 ok, 1 replay mismatch, 2 bad usage, config, input or environment.
+`
+
+// cli carries what every command needs; tests run commands in-process through it.
+type cli struct {
+	stdout, stderr io.Writer
+	log            zerolog.Logger
+}
+
+// errExit carries an exit code out of a command, with the message already printed (or none).
+type errExit struct{ code int }
+
+func (e errExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func main() {
+	c := &cli{stdout: os.Stdout, stderr: os.Stderr}
+	os.Exit(c.main(os.Args[1:]))
+}
+
+// main runs one command and returns its exit code.
+func (c *cli) main(args []string) int {
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "run":
+		err = c.run(args)
+	case "sim":
+		err = c.sim(args)
+	case "replay":
+		err = c.replay(args)
+	case "config":
+		err = c.config(args)
+	case "version":
+		fmt.Fprintf(c.stdout, "tapwall %s (%s)\n", version, goVersion())
+	case "help", "-h", "--help":
+		fmt.Fprint(c.stdout, usage)
+	default:
+		fmt.Fprintf(c.stderr, "tapwall: unknown command %q\n\n%s", cmd, usage)
+		return exitBad
+	}
+	var ee errExit
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	default:
+		fmt.Fprintf(c.stderr, "tapwall %s: %v\n", cmd, err)
+		return exitBad
+	}
+}
+
+func goVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.GoVersion
+	}
+	return "unknown go"
+}
+
+// logFlags adds --log-format and --log-level to fs; call the returned func after parsing.
+func (c *cli) logFlags(fs *flag.FlagSet) func() error {
+	format := fs.String("log-format", "json", "log format on stderr: json (one event per line) or console (for people)")
+	level := fs.String("log-level", "info", "least severe log level shown: debug, info, warn, error")
+	return func() error {
+		lvl, err := zerolog.ParseLevel(*level)
+		if err != nil || *level == "" {
+			return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
+		}
+		var w io.Writer = c.stderr
+		switch *format {
+		case "json":
+		case "console":
+			w = zerolog.ConsoleWriter{Out: c.stderr, TimeFormat: "15:04:05.000"}
+		default:
+			return fmt.Errorf("--log-format %q: use json or console", *format)
+		}
+		c.log = zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+		return nil
+	}
+}
+
+// newFlags returns a flag set that prints its usage to stderr and returns errors instead of exiting.
+func (c *cli) newFlags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}

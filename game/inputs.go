@@ -1,0 +1,169 @@
+package game
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// ErrInput is wrapped by every error about a malformed input file or journal line.
+var ErrInput = errors.New("game: bad input")
+
+// inputLine is one line of an input file, or an input line of a journal (which adds type and source).
+type inputLine struct {
+	Type    string  `json:"type,omitempty"`
+	Tick    *int64  `json:"tick"`
+	Kind    *string `json:"kind,omitempty"`
+	Action  *string `json:"action,omitempty"`
+	Contact *int32  `json:"contact,omitempty"`
+	XMM     *int32  `json:"x_mm,omitempty"`
+	YMM     *int32  `json:"y_mm,omitempty"`
+	Source  *string `json:"source,omitempty"`
+}
+
+// toInput checks one decoded line against the wall and returns the input it stands for.
+func (l *inputLine) toInput(cfg *Config) (TickInput, error) {
+	var ti TickInput
+	if l.Tick == nil {
+		return ti, errors.New(`missing "tick"`)
+	}
+	if *l.Tick < 0 {
+		return ti, fmt.Errorf("tick %d is negative", *l.Tick)
+	}
+	ti.Tick = *l.Tick
+	if l.Source != nil {
+		s, ok := ParseSource(*l.Source)
+		if !ok {
+			return ti, fmt.Errorf("unknown source %q", *l.Source)
+		}
+		ti.Source = s
+	}
+	switch {
+	case l.Kind != nil && l.Action != nil:
+		return ti, errors.New(`a line has either "kind" (a touch) or "action", not both`)
+	case l.Action != nil:
+		k, ok := ParseKind(*l.Action)
+		if !ok || k.IsTouch() {
+			return ti, fmt.Errorf("unknown action %q: use start, pause, resume or abort", *l.Action)
+		}
+		if l.Contact != nil || l.XMM != nil || l.YMM != nil {
+			return ti, fmt.Errorf("action %q takes no contact or position", *l.Action)
+		}
+		ti.Kind = k
+	case l.Kind != nil:
+		k, ok := ParseKind(*l.Kind)
+		if !ok || !k.IsTouch() {
+			return ti, fmt.Errorf("unknown kind %q: use down, move, up or cancel", *l.Kind)
+		}
+		ti.Kind = k
+		if l.Contact == nil || l.XMM == nil || l.YMM == nil {
+			return ti, errors.New(`a touch needs "contact", "x_mm" and "y_mm"`)
+		}
+		if *l.Contact < 0 {
+			return ti, fmt.Errorf("contact %d is negative", *l.Contact)
+		}
+		if *l.XMM < 0 || *l.YMM < 0 || *l.XMM >= cfg.Wall.WidthMM || *l.YMM >= cfg.Wall.HeightMM {
+			return ti, fmt.Errorf("touch at (%d, %d) mm is outside the %dx%d mm wall", *l.XMM, *l.YMM, cfg.Wall.WidthMM, cfg.Wall.HeightMM)
+		}
+		ti.Contact, ti.XMM, ti.YMM = *l.Contact, *l.XMM, *l.YMM
+	default:
+		return ti, errors.New(`a line needs "kind" (down, move, up, cancel) or "action" (start, pause, resume, abort)`)
+	}
+	return ti, nil
+}
+
+// ReadInputs parses an input file: JSON Lines of touches and actions with non-decreasing ticks.
+// name is used in errors, which read "name:line: what is wrong" and wrap ErrInput. Blank lines are
+// skipped. Touches outside cfg's wall are errors.
+func ReadInputs(r io.Reader, name string, cfg *Config) ([]TickInput, error) {
+	var out []TickInput
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	last := int64(0)
+	for n := 1; sc.Scan(); n++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var l inputLine
+		if err := decodeStrict(b, &l); err != nil {
+			return nil, fmt.Errorf("%w: %s:%d: %v", ErrInput, name, n, err)
+		}
+		ti, err := l.toInput(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s:%d: %v", ErrInput, name, n, err)
+		}
+		if ti.Tick < last {
+			return nil, fmt.Errorf("%w: %s:%d: tick %d comes after tick %d: ticks must not decrease", ErrInput, name, n, ti.Tick, last)
+		}
+		last = ti.Tick
+		out = append(out, ti)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInput, name, err)
+	}
+	return out, nil
+}
+
+// decodeStrict decodes one JSON object, rejecting unknown fields and trailing data.
+func decodeStrict(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("not a valid line: %v", err)
+	}
+	if d.More() {
+		return errors.New("not a valid line: more than one JSON value")
+	}
+	return nil
+}
+
+// AppendInputJSON appends in as one input-file line (without a newline), tagged with tick. It
+// allocates nothing when b has room, so the live journal can call it every tick.
+func AppendInputJSON(b []byte, tick int64, in *Input) []byte {
+	b = append(b, '{')
+	return append(appendInputFields(b, tick, in), '}')
+}
+
+// appendInputFields appends the fields of an input line, without braces.
+func appendInputFields(b []byte, tick int64, in *Input) []byte {
+	b = append(b, `"tick":`...)
+	b = strconv.AppendInt(b, tick, 10)
+	if in.Kind.IsTouch() {
+		b = append(b, `,"kind":"`...)
+		b = append(b, in.Kind.String()...)
+		b = append(b, `","contact":`...)
+		b = strconv.AppendInt(b, int64(in.Contact), 10)
+		b = append(b, `,"x_mm":`...)
+		b = strconv.AppendInt(b, int64(in.XMM), 10)
+		b = append(b, `,"y_mm":`...)
+		b = strconv.AppendInt(b, int64(in.YMM), 10)
+	} else {
+		b = append(b, `,"action":"`...)
+		b = append(b, in.Kind.String()...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"source":"`...)
+	b = append(b, in.Source.String()...)
+	return append(b, '"')
+}
+
+// GroupByTick calls step once per tick from 0 to ticks-1 with that tick's inputs (nil for none).
+// inputs must be sorted by tick, as ReadInputs returns them; inputs at or after ticks are not used.
+// The slice passed to step is reused between calls.
+func GroupByTick(inputs []TickInput, ticks int64, step func(tick int64, in []Input)) {
+	buf := make([]Input, 0, 64)
+	i := 0
+	for t := int64(0); t < ticks; t++ {
+		buf = buf[:0]
+		for i < len(inputs) && inputs[i].Tick == t {
+			buf = append(buf, inputs[i].Input)
+			i++
+		}
+		step(t, buf)
+	}
+}

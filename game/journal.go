@@ -1,0 +1,284 @@
+package game
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// JournalFormat is the version written in a journal header; replay refuses other versions.
+const JournalFormat = 1
+
+// ErrMismatch is returned by Replay when a recorded hash or the summary differs from the re-run.
+var ErrMismatch = errors.New("game: replay mismatch")
+
+// JournalHeader is the first line of a round journal: everything needed to rebuild the round.
+type JournalHeader struct {
+	Type      string `json:"type"` // "header"
+	Format    int    `json:"format"`
+	Game      string `json:"game"`
+	Seed      uint64 `json:"seed"`
+	TickRate  int    `json:"tick_rate"`
+	Wall      string `json:"wall"`
+	Round     uint32 `json:"round"`
+	Running   bool   `json:"running"`
+	HashEvery int    `json:"hash_every"`
+	Config    Config `json:"config"`
+}
+
+// LaneScore is one lane's score in a Summary.
+type LaneScore struct {
+	Lane  int   `json:"lane"`
+	Score int64 `json:"score"`
+}
+
+// Summary is the outcome of a round, printed by `tapwall sim` and `tapwall replay` and written as
+// the journal's last line (with "type":"summary").
+type Summary struct {
+	Type   string      `json:"type,omitempty"`
+	Game   string      `json:"game"`
+	Seed   uint64      `json:"seed"`
+	Ticks  int64       `json:"ticks"`
+	Hash   string      `json:"hash"`
+	Scores []LaneScore `json:"scores"`
+	Events int         `json:"events"`
+}
+
+// FormatHash renders a state hash as 16 lower-case hex digits, as journals and summaries show it.
+func FormatHash(h uint64) string { return fmt.Sprintf("%016x", h) }
+
+// Recorder steps a Round and writes its journal: header, every applied input with its tick, the
+// state hash every hashEvery ticks, and a summary on Close. A nil writer records nothing but still
+// counts events. Step allocates nothing. Write errors are kept and returned by Err and Close; the
+// round goes on regardless, because the show must.
+type Recorder struct {
+	r      *Round
+	w      *bufio.Writer
+	every  int64
+	events int
+	buf    []byte
+	err    error
+	flush  bool
+}
+
+// NewRecorder writes the journal header for r to w (nil: no journal) and returns the recorder.
+// With flushEachHash, the journal is flushed at every hash line, so a crash loses at most hashEvery
+// ticks of it (live shows); otherwise it is flushed on Close (sim).
+func NewRecorder(w io.Writer, r *Round, hashEvery int, flushEachHash bool) (*Recorder, error) {
+	if hashEvery < 1 {
+		hashEvery = 1
+	}
+	rec := &Recorder{r: r, every: int64(hashEvery), buf: make([]byte, 0, 512), flush: flushEachHash}
+	if w == nil {
+		return rec, nil
+	}
+	rec.w = bufio.NewWriterSize(w, 64*1024)
+	p := r.Params()
+	h := JournalHeader{Type: "header", Format: JournalFormat, Game: r.GameName(), Seed: p.Seed,
+		TickRate: r.TickRate(), Wall: p.Wall, Round: p.Round, Running: p.Running, HashEvery: hashEvery,
+		Config: *r.Config()}
+	line, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("game: journal header: %w", err)
+	}
+	rec.write(append(line, '\n'))
+	return rec, rec.err
+}
+
+func (rec *Recorder) write(b []byte) {
+	if rec.w == nil || rec.err != nil {
+		return
+	}
+	if _, err := rec.w.Write(b); err != nil {
+		rec.err = fmt.Errorf("game: journal write: %w", err)
+	}
+}
+
+// Round returns the recorded round.
+func (rec *Recorder) Round() *Round { return rec.r }
+
+// Events returns how many ScoreEvents the round has produced so far.
+func (rec *Recorder) Events() int { return rec.events }
+
+// Err returns the first journal write error, if any.
+func (rec *Recorder) Err() error { return rec.err }
+
+// Step journals in, steps the round with it and journals the hash when due.
+func (rec *Recorder) Step(in []Input) {
+	t := rec.r.Tick()
+	if rec.w != nil {
+		for i := range in {
+			b := append(rec.buf[:0], `{"type":"input",`...)
+			b = appendInputFields(b, t, &in[i])
+			b = append(b, "}\n"...)
+			rec.buf = b
+			rec.write(b)
+		}
+	}
+	rec.r.Step(in)
+	rec.events += len(rec.r.Events())
+	if rec.w != nil && (t+1)%rec.every == 0 {
+		b := append(rec.buf[:0], `{"type":"hash","tick":`...)
+		b = strconv.AppendInt(b, t, 10)
+		b = append(b, `,"hash":"`...)
+		b = appendHex16(b, rec.r.Hash())
+		b = append(b, "\"}\n"...)
+		rec.buf = b
+		rec.write(b)
+		if rec.flush && rec.err == nil {
+			if err := rec.w.Flush(); err != nil {
+				rec.err = fmt.Errorf("game: journal flush: %w", err)
+			}
+		}
+	}
+}
+
+// Summary returns the round's outcome so far.
+func (rec *Recorder) Summary() Summary {
+	r := rec.r
+	s := Summary{Game: r.GameName(), Seed: r.Params().Seed, Ticks: r.Tick(), Hash: FormatHash(r.Hash()), Events: rec.events}
+	s.Scores = make([]LaneScore, len(r.Config().Lanes))
+	for i := range s.Scores {
+		s.Scores[i] = LaneScore{Lane: i, Score: r.Score(i)}
+	}
+	return s
+}
+
+// Close writes the summary line and flushes. It does not close the underlying writer.
+func (rec *Recorder) Close() error {
+	if rec.w == nil {
+		return nil
+	}
+	s := rec.Summary()
+	s.Type = "summary"
+	line, _ := json.Marshal(s)
+	rec.write(append(line, '\n'))
+	if rec.err == nil {
+		if err := rec.w.Flush(); err != nil {
+			rec.err = fmt.Errorf("game: journal flush: %w", err)
+		}
+	}
+	return rec.err
+}
+
+func appendHex16(b []byte, v uint64) []byte {
+	const digits = "0123456789abcdef"
+	for i := 60; i >= 0; i -= 4 {
+		b = append(b, digits[(v>>uint(i))&0xf])
+	}
+	return b
+}
+
+// Replay re-runs a round journal: it rebuilds the round from the header, applies every journaled
+// input in its tick, and checks every recorded hash and the summary. It returns the re-run's summary;
+// at the first difference it returns an error wrapping ErrMismatch that names the tick. A malformed
+// journal gives an error wrapping ErrInput with name and line.
+func Replay(r io.Reader, name string) (Summary, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	var (
+		rec     *Recorder
+		pending []Input
+		n       int
+	)
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s:%d: %s", ErrInput, name, n, fmt.Sprintf(format, args...))
+	}
+	stepTo := func(t int64) { // step until the round's next tick is t
+		for rec.r.Tick() < t {
+			rec.Step(pending)
+			pending = pending[:0]
+		}
+	}
+	for n = 1; sc.Scan(); n++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var kind struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(b, &kind); err != nil {
+			return Summary{}, bad("not a JSON object: %v", err)
+		}
+		if rec == nil && kind.Type != "header" {
+			return Summary{}, bad("the first line must be the journal header")
+		}
+		switch kind.Type {
+		case "header":
+			if rec != nil {
+				return Summary{}, bad("a second header")
+			}
+			var h JournalHeader
+			if err := json.Unmarshal(b, &h); err != nil {
+				return Summary{}, bad("bad header: %v", err)
+			}
+			if h.Format != JournalFormat {
+				return Summary{}, bad("journal format %d; this tapwall reads format %d", h.Format, JournalFormat)
+			}
+			cfg := h.Config
+			if err := cfg.Validate(); err != nil {
+				return Summary{}, bad("config in header: %v", err)
+			}
+			round, err := NewRound(&cfg, RoundParams{Wall: h.Wall, Round: h.Round, Seed: h.Seed, Game: h.Game, Running: h.Running})
+			if err != nil {
+				return Summary{}, bad("%v", err)
+			}
+			rec, _ = NewRecorder(nil, round, h.HashEvery, false)
+		case "input":
+			var l inputLine
+			if err := decodeStrict(b, &l); err != nil {
+				return Summary{}, bad("%v", err)
+			}
+			ti, err := l.toInput(rec.r.Config())
+			if err != nil {
+				return Summary{}, bad("%v", err)
+			}
+			if ti.Tick < rec.r.Tick() {
+				return Summary{}, bad("input for tick %d after tick %d was recorded", ti.Tick, rec.r.Tick()-1)
+			}
+			stepTo(ti.Tick)
+			pending = append(pending, ti.Input)
+		case "hash":
+			var h struct {
+				Tick *int64 `json:"tick"`
+				Hash string `json:"hash"`
+			}
+			if err := json.Unmarshal(b, &h); err != nil || h.Tick == nil || *h.Tick < rec.r.Tick() {
+				return Summary{}, bad("bad hash line: want {\"type\":\"hash\",\"tick\":T,\"hash\":\"16 hex digits\"} in tick order")
+			}
+			stepTo(*h.Tick + 1)
+			if got := FormatHash(rec.r.Hash()); got != h.Hash {
+				return rec.Summary(), fmt.Errorf("%w at tick %d: journal has hash %s, replay gives %s (%s:%d)",
+					ErrMismatch, *h.Tick, h.Hash, got, name, n)
+			}
+		case "summary":
+			var s Summary
+			if err := json.Unmarshal(b, &s); err != nil {
+				return Summary{}, bad("bad summary: %v", err)
+			}
+			stepTo(s.Ticks)
+			got := rec.Summary()
+			if got.Hash != s.Hash || got.Events != s.Events {
+				return got, fmt.Errorf("%w at tick %d: summary has hash %s and %d events, replay gives %s and %d",
+					ErrMismatch, s.Ticks-1, s.Hash, s.Events, got.Hash, got.Events)
+			}
+			return got, nil
+		default:
+			return Summary{}, bad("unknown line type %q: want header, input, hash or summary", kind.Type)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Summary{}, fmt.Errorf("%w: %s: %v", ErrInput, name, err)
+	}
+	if rec == nil {
+		return Summary{}, fmt.Errorf("%w: %s: empty journal", ErrInput, name)
+	}
+	// A journal cut short (the show was killed) replays as far as it goes.
+	stepTo(rec.r.Tick() + int64(min(1, len(pending))))
+	return rec.Summary(), nil
+}

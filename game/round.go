@@ -1,0 +1,334 @@
+package game
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by the game package.
+var (
+	// ErrUnknownGame is returned for a game name that is not in Games.
+	ErrUnknownGame = errors.New("game: unknown game")
+)
+
+func errUnknownGame(name string) error { return fmt.Errorf("%w %q", ErrUnknownGame, name) }
+
+// RoundParams identifies a round and says how it begins.
+type RoundParams struct {
+	Wall  string // wall id, copied into every ScoreEvent
+	Round uint32 // round number, part of the ScoreEvent key
+	Seed  uint64 // seeds the round's generator: same seed, same challenge
+	Game  string // "" plays the config's round.game
+	// Running starts the round running at tick 0 with no countdown (sim); otherwise it starts idle
+	// and a start action begins its countdown.
+	Running bool
+}
+
+// Contact is a touch the round is tracking: which lane it went down in and where it is now.
+type Contact struct {
+	ID     int32
+	Lane   int8 // -1: went down outside every lane
+	Source Source
+	XMM    int32
+	YMM    int32
+}
+
+// Round is one round of one game on the whole wall: its phase, its objects, every lane's score and
+// the touches in progress. It is a pure state machine advanced by Step; it is not safe for
+// concurrent use, and what its accessors return is valid until the next Step.
+type Round struct {
+	cfg    *Config
+	params RoundParams
+	game   Game
+	rate   int
+	length int64 // running ticks in the round
+
+	phase     Phase
+	prevPhase Phase // phase to resume to from paused
+	tick      int64 // steps taken
+	runTick   int64 // running ticks elapsed
+	countdown int64 // countdown ticks left
+	seq       uint64
+	nextID    uint32
+	rng       Rand
+	scores    [MaxLanes]int64
+	contacts  []Contact // active contacts, in the order they went down
+	objects   []Object  // alive objects, in spawn order
+	events    []ScoreEvent
+	ignored   int64 // touches dropped because MaxContacts were down
+	hashBuf   []byte
+	spawned   Object
+}
+
+// NewRound returns a round of cfg (validated) with the given identity. It allocates all the storage
+// the round will ever need, so Step never allocates.
+func NewRound(cfg *Config, p RoundParams) (*Round, error) {
+	if p.Game == "" {
+		p.Game = cfg.Round.Game
+	}
+	g, err := NewGame(p.Game, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &Round{
+		cfg: cfg, params: p, game: g, rate: cfg.Round.TickRate,
+		length:   int64(cfg.Round.Seconds) * int64(cfg.Round.TickRate),
+		rng:      Rand{State: p.Seed},
+		contacts: make([]Contact, 0, MaxContacts),
+		objects:  make([]Object, 0, g.MaxAlive()),
+		events:   make([]ScoreEvent, 0, 4*MaxLanes),
+		hashBuf:  make([]byte, 0, 128+MaxLanes*8+MaxContacts*16+g.MaxAlive()*48),
+	}
+	if p.Running {
+		r.enterRunning()
+	}
+	return r, nil
+}
+
+// Step applies one tick's inputs, in order, then advances the round by one tick. Touches are judged
+// against the objects as they were drawn before the tick. ScoreEvents it produced are in Events.
+func (r *Round) Step(in []Input) {
+	r.events = r.events[:0]
+	for i := range in {
+		r.apply(&in[i])
+	}
+	switch r.phase {
+	case PhaseCountdown:
+		r.countdown--
+		if r.countdown <= 0 {
+			r.enterRunning()
+		}
+	case PhaseRunning:
+		r.runTick++
+		if r.runTick >= r.length {
+			r.phase = PhaseFinished
+			r.objects = r.objects[:0]
+		} else {
+			r.spawnAndExpire()
+		}
+	}
+	r.tick++
+}
+
+func (r *Round) enterRunning() {
+	r.phase = PhaseRunning
+	r.runTick = 0
+	r.spawnAndExpire()
+}
+
+func (r *Round) spawnAndExpire() {
+	keep := r.objects[:0]
+	for _, o := range r.objects {
+		if o.Expire > r.runTick {
+			keep = append(keep, o)
+		}
+	}
+	r.objects = keep
+	o := &r.spawned // a field, not a local: a pointer passed to an interface method escapes
+	*o = Object{}
+	if r.game.Spawn(r.runTick, &r.rng, o) {
+		if len(r.objects) == cap(r.objects) { // cannot happen with MaxAlive right; never grow
+			copy(r.objects, r.objects[1:])
+			r.objects = r.objects[:len(r.objects)-1]
+		}
+		r.nextID++
+		o.ID = r.nextID
+		o.Spawn = r.runTick
+		r.objects = append(r.objects, *o)
+	}
+}
+
+func (r *Round) apply(in *Input) {
+	switch in.Kind {
+	case KindStart:
+		if r.phase == PhaseIdle {
+			r.countdown = int64(r.cfg.Round.CountdownSeconds) * int64(r.rate)
+			if r.countdown == 0 {
+				r.enterRunning()
+			} else {
+				r.phase = PhaseCountdown
+			}
+		}
+	case KindPause:
+		if r.phase == PhaseRunning || r.phase == PhaseCountdown {
+			r.prevPhase, r.phase = r.phase, PhasePaused
+		}
+	case KindResume:
+		if r.phase == PhasePaused {
+			r.phase = r.prevPhase
+		}
+	case KindAbort:
+		if !r.phase.Over() && r.phase != PhaseIdle {
+			r.phase = PhaseAborted
+			r.objects = r.objects[:0]
+		}
+	case KindDown:
+		r.touchDown(in)
+	case KindMove:
+		if c := r.contact(in.Contact); c != nil {
+			c.XMM, c.YMM = in.XMM, in.YMM
+		}
+	case KindUp, KindCancel:
+		r.release(in.Contact)
+	}
+}
+
+func (r *Round) contact(id int32) *Contact {
+	for i := range r.contacts {
+		if r.contacts[i].ID == id {
+			return &r.contacts[i]
+		}
+	}
+	return nil
+}
+
+func (r *Round) release(id int32) {
+	for i := range r.contacts {
+		if r.contacts[i].ID == id {
+			r.contacts = append(r.contacts[:i], r.contacts[i+1:]...)
+			return
+		}
+	}
+}
+
+// LaneAt returns the index of the lane containing wall point (x, y), or -1.
+func LaneAt(cfg *Config, x, y int32) int {
+	for i := range cfg.Lanes {
+		if cfg.Lanes[i].Contains(x, y) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *Round) touchDown(in *Input) {
+	r.release(in.Contact) // a repeated down for a live contact starts it afresh
+	if len(r.contacts) == cap(r.contacts) {
+		r.ignored++
+		return
+	}
+	lane := LaneAt(r.cfg, in.XMM, in.YMM)
+	r.contacts = append(r.contacts, Contact{ID: in.Contact, Lane: int8(lane), Source: in.Source, XMM: in.XMM, YMM: in.YMM})
+	if lane < 0 || r.phase != PhaseRunning {
+		return
+	}
+	l := &r.cfg.Lanes[lane]
+	x, y := int64(in.XMM-l.XMM), int64(in.YMM-l.YMM)
+	bit := uint16(1) << lane
+	for i := range r.objects {
+		o := &r.objects[i]
+		if o.Taken&bit != 0 {
+			continue
+		}
+		ox, oy := o.Pos(r.runTick, r.rate)
+		dx, dy, rr := x-int64(ox), y-int64(oy), int64(o.R)
+		if dx*dx+dy*dy > rr*rr {
+			continue
+		}
+		o.Taken |= bit
+		pts, reason := r.game.Points(o, r.runTick)
+		r.score(lane, pts, reason)
+		return // one touch catches one object: the oldest under the finger
+	}
+}
+
+func (r *Round) score(lane int, delta int64, reason string) {
+	if delta == 0 {
+		return
+	}
+	r.scores[lane] += delta
+	r.seq++
+	r.events = append(r.events, ScoreEvent{Wall: r.params.Wall, Round: r.params.Round, Seq: r.seq, Tick: r.tick,
+		Lane: lane, Delta: delta, Total: r.scores[lane], Reason: reason})
+}
+
+// Events returns the ScoreEvents of the last Step, in seq order. The slice is reused by Step.
+func (r *Round) Events() []ScoreEvent { return r.events }
+
+// Phase returns the round's phase.
+func (r *Round) Phase() Phase { return r.phase }
+
+// Tick returns the number of steps taken: the tick the next Step applies to.
+func (r *Round) Tick() int64 { return r.tick }
+
+// RunTick returns the running ticks elapsed.
+func (r *Round) RunTick() int64 { return r.runTick }
+
+// Length returns the round's length in running ticks.
+func (r *Round) Length() int64 { return r.length }
+
+// CountdownTicks returns the countdown ticks left.
+func (r *Round) CountdownTicks() int64 { return r.countdown }
+
+// Params returns the round's identity.
+func (r *Round) Params() RoundParams { return r.params }
+
+// GameName returns the name of the game the round plays.
+func (r *Round) GameName() string { return r.game.Name() }
+
+// Config returns the config the round was made with. The caller must not change it.
+func (r *Round) Config() *Config { return r.cfg }
+
+// TickRate returns ticks per second.
+func (r *Round) TickRate() int { return r.rate }
+
+// Score returns lane's score.
+func (r *Round) Score(lane int) int64 { return r.scores[lane] }
+
+// Seq returns the seq of the last ScoreEvent (0 before any).
+func (r *Round) Seq() uint64 { return r.seq }
+
+// Contacts returns the touches in progress. The slice is reused by Step.
+func (r *Round) Contacts() []Contact { return r.contacts }
+
+// Objects returns the objects alive, lane-relative. The slice is reused by Step.
+func (r *Round) Objects() []Object { return r.objects }
+
+// Ignored returns how many touch downs were dropped because MaxContacts were already down.
+func (r *Round) Ignored() int64 { return r.ignored }
+
+// Hash returns a 64-bit FNV-1a hash of a canonical encoding of the whole round state. Two rounds
+// with the same hash after the same tick are, for every purpose of the show, the same.
+func (r *Round) Hash() uint64 {
+	b := r.hashBuf[:0]
+	b = appendU64(b, uint64(r.phase)|uint64(r.prevPhase)<<8)
+	b = appendU64(b, uint64(r.tick))
+	b = appendU64(b, uint64(r.runTick))
+	b = appendU64(b, uint64(r.countdown))
+	b = appendU64(b, r.seq)
+	b = appendU64(b, uint64(r.nextID))
+	b = appendU64(b, r.rng.State)
+	b = appendU64(b, uint64(r.ignored))
+	for i := range r.cfg.Lanes {
+		b = appendU64(b, uint64(r.scores[i]))
+	}
+	b = appendU64(b, uint64(len(r.contacts)))
+	for _, c := range r.contacts {
+		b = appendU64(b, uint64(uint32(c.ID))|uint64(uint8(c.Lane))<<32)
+		b = appendU64(b, uint64(uint32(c.XMM))|uint64(uint32(c.YMM))<<32)
+	}
+	b = appendU64(b, uint64(len(r.objects)))
+	for _, o := range r.objects {
+		b = appendU64(b, uint64(o.ID)|uint64(o.Taken)<<32)
+		b = appendU64(b, uint64(o.Spawn))
+		b = appendU64(b, uint64(o.Expire))
+		b = appendU64(b, uint64(uint32(o.X))|uint64(uint32(o.Y))<<32)
+		b = appendU64(b, uint64(uint32(o.VY))|uint64(uint32(o.R))<<32)
+		if o.Golden {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	r.hashBuf = b
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+func appendU64(b []byte, v uint64) []byte {
+	return append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24), byte(v>>32), byte(v>>40), byte(v>>48), byte(v>>56))
+}

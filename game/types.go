@@ -1,0 +1,145 @@
+// Package game is tapwall's deterministic core: rounds, the games played in them, score events,
+// the state hash, the round journal and the clock-driven tick loop.
+//
+// It is a pure function of (config, seed, inputs per tick): it imports no other tapwall package, no
+// Ebiten, never reads the clock, starts no goroutine, never ranges over a map and keeps no floats in
+// its state. Wall coordinates are integer millimetres (origin top-left, x right, y down); time is a
+// tick number. Nothing in this package is safe for concurrent use: one goroutine owns a Round.
+package game
+
+import "fmt"
+
+// Kind is what an input does: a touch phase or an operator action.
+type Kind uint8
+
+// Input kinds. Touch kinds carry a contact and a wall position; actions carry neither.
+const (
+	KindDown Kind = iota + 1
+	KindMove
+	KindUp
+	KindCancel
+	KindStart
+	KindPause
+	KindResume
+	KindAbort
+)
+
+var kindNames = [...]string{"", "down", "move", "up", "cancel", "start", "pause", "resume", "abort"}
+
+// String returns the name used in input files and journals ("down", "start", ...).
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && k != 0 {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// IsTouch reports whether k is a touch phase (down, move, up, cancel).
+func (k Kind) IsTouch() bool { return k >= KindDown && k <= KindCancel }
+
+// ParseKind maps a name from an input file to its Kind; ok is false for an unknown name.
+func ParseKind(s string) (Kind, bool) {
+	for i := 1; i < len(kindNames); i++ {
+		if kindNames[i] == s {
+			return Kind(i), true
+		}
+	}
+	return 0, false
+}
+
+// Source is where an input came from. It is journaled and counted but never changes the outcome.
+type Source uint8
+
+// Input sources.
+const (
+	SourceScript Source = iota // a scripted input file (sim, --inputs)
+	SourceMouse                // the window's mouse, standing in for a touch
+	SourceTouch                // a touch frame read through evdev
+	SourceKeyboard             // an operator's keyboard
+	SourceBackend              // a show command from the scoring backend
+	NumSources                 // number of sources, for per-source counters
+)
+
+var sourceNames = [...]string{"script", "mouse", "touch", "keyboard", "backend"}
+
+// String returns the source's name as journaled.
+func (s Source) String() string {
+	if int(s) < len(sourceNames) {
+		return sourceNames[s]
+	}
+	return fmt.Sprintf("source(%d)", s)
+}
+
+// ParseSource maps a journaled source name back to its Source.
+func ParseSource(s string) (Source, bool) {
+	for i, n := range sourceNames {
+		if n == s {
+			return Source(i), true
+		}
+	}
+	return 0, false
+}
+
+// Input is one thing that happens in a tick: a touch phase of a contact at a wall position, or an
+// operator action. TimeUS is the show-clock timestamp in microseconds that the Loop maps to a tick;
+// the Round itself ignores it.
+type Input struct {
+	Kind    Kind
+	Source  Source
+	Contact int32
+	XMM     int32
+	YMM     int32
+	TimeUS  int64
+}
+
+// TickInput is an input tagged with the tick it is applied in: a line of an input file or journal.
+type TickInput struct {
+	Tick int64
+	Input
+}
+
+// Phase is where a round is in its life.
+type Phase uint8
+
+// Round phases: idle -> countdown -> running -> finished, plus paused and aborted.
+const (
+	PhaseIdle Phase = iota
+	PhaseCountdown
+	PhaseRunning
+	PhasePaused
+	PhaseFinished
+	PhaseAborted
+)
+
+var phaseNames = [...]string{"idle", "countdown", "running", "paused", "finished", "aborted"}
+
+// String returns the phase's lower-case name.
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("phase(%d)", p)
+}
+
+// Over reports whether the round has ended, finished or aborted.
+func (p Phase) Over() bool { return p == PhaseFinished || p == PhaseAborted }
+
+// Score reasons, as carried by ScoreEvent.Reason.
+const (
+	ReasonTarget = "target" // a target hit in the targets game
+	ReasonPacket = "packet" // a red packet caught in the rain game
+	ReasonGolden = "golden" // a golden packet caught in the rain game
+)
+
+// ScoreEvent is one change of one lane's score. (Wall, Round, Seq) is its unique key; Seq is gapless
+// per round starting at 1. Total is the lane's score after Delta.
+type ScoreEvent struct {
+	Wall   string `json:"wall"`
+	Round  uint32 `json:"round"`
+	Seq    uint64 `json:"seq"`
+	Tick   int64  `json:"tick"`
+	Lane   int    `json:"lane"`
+	Delta  int64  `json:"delta"`
+	Total  int64  `json:"total"`
+	Reason string `json:"reason"`
+}
