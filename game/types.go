@@ -52,12 +52,12 @@ type Source uint8
 
 // Input sources.
 const (
-	SourceScript Source = iota // a scripted input file (sim, --inputs)
-	SourceMouse                // the window's mouse, standing in for a touch
-	SourceTouch                // a touch frame read through evdev
-	SourceKeyboard             // an operator's keyboard
-	SourceBackend              // a show command from the scoring backend
-	NumSources                 // number of sources, for per-source counters
+	SourceScript   Source = iota // a scripted input file (sim, --inputs)
+	SourceMouse                  // the window's mouse, standing in for a touch
+	SourceTouch                  // a touch frame read through evdev
+	SourceKeyboard               // an operator's keyboard
+	SourceBackend                // a show command from the scoring backend
+	NumSources                   // number of sources, for per-source counters
 )
 
 var sourceNames = [...]string{"script", "mouse", "touch", "keyboard", "backend"}

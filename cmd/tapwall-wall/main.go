@@ -20,6 +20,7 @@ import (
 )
 
 func main() {
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000000Z07:00" // microseconds: ticks are 16 ms
 	os.Exit(run(os.Args[1:]))
 }
 

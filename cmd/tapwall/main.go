@@ -53,6 +53,7 @@ type errExit struct{ code int }
 func (e errExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000000Z07:00" // microseconds: ticks are 16 ms
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(c.main(os.Args[1:]))
 }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds bin/tapwall (headless, CGO_ENABLED=0) and bin/tapwall-wall (the window) side by side.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bin
+CGO_ENABLED=0 go build -o bin/tapwall ./cmd/tapwall
+go build -o bin/tapwall-wall ./cmd/tapwall-wall
