@@ -58,6 +58,45 @@ type Config struct {
 	Loop    LoopConfig    `toml:"loop" json:"loop"`
 	Targets TargetsConfig `toml:"targets" json:"targets"`
 	Rain    RainConfig    `toml:"rain" json:"rain"`
+	// Input and Frames describe the touch hardware. The game never reads them; package input
+	// validates and uses them. They live here because they are part of the one show config file.
+	Input  InputConfig   `toml:"input" json:"input"`
+	Frames []FrameConfig `toml:"frames" json:"frames,omitempty"`
+}
+
+// InputConfig tunes the touch path: seams between frames, merging, filters and lane routing.
+type InputConfig struct {
+	SeamDistanceMM   int32 `toml:"seam_distance_mm" json:"seam_distance_mm"`
+	SeamTimeMS       int   `toml:"seam_time_ms" json:"seam_time_ms"`
+	MergeDistanceMM  int32 `toml:"merge_distance_mm" json:"merge_distance_mm"`
+	DejitterMM       int32 `toml:"dejitter_mm" json:"dejitter_mm"`
+	StuckMS          int   `toml:"stuck_ms" json:"stuck_ms"`
+	LaneContactLimit int   `toml:"lane_contact_limit" json:"lane_contact_limit"`
+	DeadZoneMM       int32 `toml:"dead_zone_mm" json:"dead_zone_mm"`
+	ReopenMS         int   `toml:"reopen_ms" json:"reopen_ms"`
+}
+
+// FrameConfig is one touch frame of the wall: how to find its device, where it sits on the wall
+// and how its axes are turned. Empty match fields match anything; at least one must be set when
+// the wall has more than one frame.
+type FrameConfig struct {
+	Name        string    `toml:"name" json:"name"`
+	MatchName   string    `toml:"match_name" json:"match_name,omitempty"`
+	MatchPhys   string    `toml:"match_phys" json:"match_phys,omitempty"`
+	MatchID     string    `toml:"match_id" json:"match_id,omitempty"`
+	MatchPath   string    `toml:"match_path" json:"match_path,omitempty"`
+	XMM         int32     `toml:"x_mm" json:"x_mm"`
+	YMM         int32     `toml:"y_mm" json:"y_mm"`
+	WidthMM     int32     `toml:"width_mm" json:"width_mm"`
+	HeightMM    int32     `toml:"height_mm" json:"height_mm"`
+	Rotation    int       `toml:"rotation" json:"rotation"`
+	MirrorX     bool      `toml:"mirror_x" json:"mirror_x"`
+	MirrorY     bool      `toml:"mirror_y" json:"mirror_y"`
+	Calibration []float64 `toml:"calibration" json:"calibration,omitempty"`
+	Protocol    string    `toml:"protocol" json:"protocol,omitempty"`
+	XAxis       string    `toml:"x_axis" json:"x_axis,omitempty"`
+	YAxis       string    `toml:"y_axis" json:"y_axis,omitempty"`
+	Grab        bool      `toml:"grab" json:"grab"`
 }
 
 // WallConfig is the touch wall's identity and size.
@@ -132,6 +171,8 @@ func DefaultConfig() Config {
 		Targets: TargetsConfig{SpawnEveryMS: 750, LifetimeMS: 2000, RadiusMM: 150, MaxPoints: 100, MinPoints: 10},
 		Rain: RainConfig{SpawnEveryMS: 500, RadiusMM: 120, MinSpeedMMS: 600, MaxSpeedMMS: 1400,
 			GoldenPercent: 10, Points: 10, GoldenPoints: 50},
+		Input: InputConfig{SeamDistanceMM: 60, SeamTimeMS: 80, MergeDistanceMM: 40, DejitterMM: 2, StuckMS: 5000,
+			LaneContactLimit: 10, DeadZoneMM: 0, ReopenMS: 250},
 	}
 	w := int32(DefaultWallWidthMM / DefaultLanes)
 	for i := 0; i < DefaultLanes; i++ {
@@ -169,6 +210,9 @@ func ParseConfig(data []byte, name string) (Config, error) {
 		if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&lanes); err == nil {
 			c.Lanes = lanes.Lanes
 		}
+	}
+	if len(c.Frames) == 0 {
+		c.Frames = nil // `frames = []` is the same as none
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))

@@ -33,6 +33,7 @@ Usage:
   tapwall [run] [flags]          start the wall window (the demo show with no hardware)
   tapwall sim --inputs F [flags] run a round headless and print its summary as JSON
   tapwall replay JOURNAL         re-run a round journal and check every recorded hash
+  tapwall trace --evemu F[,F...]  decode touch recordings through the wall path to JSON Lines
   tapwall config --print-default print the default config with a comment on every key
   tapwall config --check F       validate a config file
   tapwall version                print the version
@@ -74,6 +75,8 @@ func (c *cli) main(args []string) int {
 		err = c.replay(args)
 	case "config":
 		err = c.config(args)
+	case "trace":
+		err = c.trace(args)
 	case "version":
 		fmt.Fprintf(c.stdout, "tapwall %s (%s)\n", version, goVersion())
 	case "help", "-h", "--help":

@@ -1,0 +1,213 @@
+package input
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unsafe"
+
+	evdev "github.com/holoplot/go-evdev"
+	"golang.org/x/sys/unix"
+)
+
+// DevInputDir is where the kernel's input device nodes live.
+const DevInputDir = "/dev/input"
+
+// ioctl numbers of linux/input.h not wrapped by go-evdev.
+const (
+	iocWrite      = 1
+	iocRead       = 2
+	evioCSClockID = iocWrite<<30 | 4<<16 | 'E'<<8 | 0xa0 // EVIOCSCLOCKID: select the event clock
+	evioCGrab     = iocWrite<<30 | 4<<16 | 'E'<<8 | 0x90 // EVIOCGRAB: exclusive access
+)
+
+func evioCGMTSlots(size int) uint { return uint(iocRead<<30 | size<<16 | 'E'<<8 | 0x0a) }
+
+// EvdevOpener opens real devices under Dir (DevInputDir when empty) with go-evdev for their
+// description and a plain file descriptor for reading, switched to CLOCK_MONOTONIC.
+type EvdevOpener struct{ Dir string }
+
+func (o EvdevOpener) dir() string {
+	if o.Dir == "" {
+		return DevInputDir
+	}
+	return o.Dir
+}
+
+// OpenError explains why a device could not be opened, with what to do about it.
+func OpenError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w: %s: permission denied: add the show's user to the \"input\" group (sudo usermod -aG input $USER, then log in again) or add a udev rule such as SUBSYSTEM==\"input\", ENV{ID_INPUT_TOUCHSCREEN}==\"1\", MODE=\"0660\", GROUP=\"input\"", ErrDevice, path)
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %s: no such device: is the frame plugged in and powered? `tapwall devices` lists what is there", ErrDevice, path)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrDevice, path, err)
+}
+
+// List describes every event device under the directory. A directory that does not exist (no input
+// subsystem, a container) gives an error saying so.
+func (o EvdevOpener) List() ([]DeviceInfo, error) {
+	paths, err := filepath.Glob(filepath.Join(o.dir(), "event*"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(o.dir()); err != nil {
+		return nil, OpenError(o.dir(), err)
+	}
+	links := map[string][]string{}
+	for _, sub := range []string{"by-id", "by-path"} {
+		ents, _ := os.ReadDir(filepath.Join(o.dir(), sub))
+		for _, e := range ents {
+			l := filepath.Join(o.dir(), sub, e.Name())
+			if t, err := filepath.EvalSymlinks(l); err == nil {
+				links[t] = append(links[t], l)
+			}
+		}
+	}
+	sort.Strings(paths)
+	var out []DeviceInfo
+	for _, p := range paths {
+		info, err := describe(p)
+		if err != nil {
+			continue // unreadable devices are reported when a frame wants them
+		}
+		info.Links = links[p]
+		out = append(out, *info)
+	}
+	return out, nil
+}
+
+// describe reads a device's name, ids, axes and capabilities through go-evdev.
+func describe(path string) (*DeviceInfo, error) {
+	d, err := evdev.OpenWithFlags(path, os.O_RDONLY)
+	if err != nil {
+		return nil, OpenError(path, err)
+	}
+	defer d.Close()
+	info := &DeviceInfo{Path: path, Bits: map[uint16][]byte{}}
+	info.Name, _ = d.Name()
+	info.Phys, _ = d.PhysicalLocation()
+	if id, err := d.InputID(); err == nil {
+		info.Bus, info.Vendor, info.Product, info.Version = id.BusType, id.Vendor, id.Product, id.Version
+	}
+	abs, _ := d.AbsInfos()
+	for code, a := range abs {
+		if int(code) < AbsCount {
+			info.Abs[code] = AbsInfo{Present: true, Min: a.Minimum, Max: a.Maximum, Fuzz: a.Fuzz, Flat: a.Flat, Resolution: a.Resolution, Value: a.Value}
+		}
+	}
+	for _, t := range d.CapableTypes() {
+		var bits []byte
+		for _, c := range d.CapableEvents(t) {
+			for int(c/8) >= len(bits) {
+				bits = append(bits, 0)
+			}
+			bits[c/8] |= 1 << (c % 8)
+		}
+		info.Bits[uint16(t)] = bits
+	}
+	for _, p := range d.Properties() {
+		for int(p/8) >= len(info.Props) {
+			info.Props = append(info.Props, 0)
+		}
+		info.Props[p/8] |= 1 << (p % 8)
+	}
+	return info, nil
+}
+
+// Open opens path for reading with kernel timestamps on CLOCK_MONOTONIC, optionally grabbed.
+func (o EvdevOpener) Open(path string, grab bool) (Device, error) {
+	info, err := describe(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, OpenError(path, err)
+	}
+	d := &evdevDevice{f: f, info: info}
+	if err := d.ioctlInt(evioCSClockID, unix.CLOCK_MONOTONIC); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: cannot switch to CLOCK_MONOTONIC: %v", ErrDevice, path, err)
+	}
+	if grab {
+		if err := d.ioctlInt(evioCGrab, 1); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%w: %s: cannot grab (another program holds it? set grab = false): %v", ErrDevice, path, err)
+		}
+	}
+	return d, nil
+}
+
+type evdevDevice struct {
+	f    *os.File
+	info *DeviceInfo
+}
+
+func (d *evdevDevice) Info() *DeviceInfo          { return d.info }
+func (d *evdevDevice) Read(p []byte) (int, error) { return d.f.Read(p) }
+func (d *evdevDevice) Close() error               { return d.f.Close() }
+
+func (d *evdevDevice) ioctlInt(req uint, v int32) error {
+	rc, err := d.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var errno unix.Errno
+	cerr := rc.Control(func(fd uintptr) {
+		_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, uintptr(req), uintptr(unsafe.Pointer(&v)))
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// Slots reads tracking ids and positions of n slots (EVIOCGMTSLOTS, one call per axis).
+func (d *evdevDevice) Slots(n int, x, y uint16) ([]SlotState, error) {
+	rc, err := d.f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SlotState, n)
+	for k, code := range []uint16{AbsMTTrackingID, x, y} {
+		buf := make([]int32, n+1)
+		buf[0] = int32(code)
+		var errno unix.Errno
+		if cerr := rc.Control(func(fd uintptr) {
+			_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, uintptr(evioCGMTSlots(4*(n+1))), uintptr(unsafe.Pointer(&buf[0])))
+		}); cerr != nil {
+			return nil, cerr
+		}
+		if errno != 0 {
+			return nil, errno
+		}
+		for s := 0; s < n; s++ {
+			switch k {
+			case 0:
+				out[s].ID = buf[s+1]
+			case 1:
+				out[s].X = buf[s+1]
+			case 2:
+				out[s].Y = buf[s+1]
+			}
+		}
+	}
+	return out, nil
+}
+
+// DescribeProtocol is a one-word summary of how a device reports touches, for `tapwall devices`.
+func DescribeProtocol(info *DeviceInfo) string {
+	if !info.IsTouchscreen() {
+		return "none"
+	}
+	return strings.ToLower(DetectProtocol(info).String())
+}

@@ -1,0 +1,270 @@
+package input
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tapwall/game"
+)
+
+// Device is an open touch device as a frame reader uses it. Read blocks until bytes arrive and
+// fails once the device is gone or closed; Close may be called from another goroutine to unblock it.
+type Device interface {
+	Info() *DeviceInfo
+	Read(p []byte) (int, error)
+	// Slots reads the protocol-B slot state back from the device (EVIOCGMTSLOTS) after SYN_DROPPED.
+	Slots(n int, x, y uint16) ([]SlotState, error)
+	Close() error
+}
+
+// Opener lists and opens input devices: EvdevOpener for /dev/input, a fake in tests.
+type Opener interface {
+	List() ([]DeviceInfo, error)
+	Open(path string, grab bool) (Device, error)
+}
+
+// FrameEvent is what a frame reader hands to the frame goroutine: a contact event, or news that the
+// frame's device was attached (Attach set) or vanished (Detached).
+type FrameEvent struct {
+	Frame    int
+	Ev       ContactEvent
+	Attach   *DeviceInfo
+	X, Y     uint16 // the attached decoder's axes
+	Detached bool
+}
+
+// Health is one frame's state for the HUD and the alarms.
+type Health struct {
+	Name      string
+	Connected bool
+	Path      string
+	Events    int64  // contact events since start
+	LastUS    int64  // show time of the last contact event (0: none yet)
+	Err       string // why the frame is not connected
+	Reopens   int64
+}
+
+// DefaultQueue is the capacity of the reader-to-loop channel: two seconds of ten fingers on eight
+// frames at 100 Hz. When the frame goroutine stalls past it, contact events are dropped and counted
+// rather than blocking a reader (a blocked reader makes the kernel drop events instead).
+const DefaultQueue = 16384
+
+// Reader reads every configured frame in its own goroutine and hands decoded contact events to the
+// frame goroutine through a bounded channel that it never blocks on. A frame that vanishes is looked
+// for again every reopen_ms while the others run on. Start it with Run; stop it by cancelling the
+// context. Health and Dropped are safe to call from any goroutine.
+type Reader struct {
+	cfg     *game.Config
+	wall    *Wall // read-only here: frame configs and decoder settings
+	opener  Opener
+	log     zerolog.Logger
+	epoch   int64
+	after   func(time.Duration) <-chan time.Time
+	out     chan FrameEvent
+	mu      sync.Mutex
+	health  []Health
+	dropped atomic.Int64
+}
+
+// ReaderOptions configures a Reader.
+type ReaderOptions struct {
+	Opener Opener
+	Log    zerolog.Logger
+	// EpochUS is the device clock (CLOCK_MONOTONIC, µs) at show time 0: event times become show times.
+	EpochUS int64
+	// After waits between reopen attempts; nil: time.After. Tests inject a fake.
+	After func(time.Duration) <-chan time.Time
+	// Queue is the channel capacity; 0: DefaultQueue.
+	Queue int
+}
+
+// NewReader returns a reader of the frames of w (built from cfg).
+func NewReader(cfg *game.Config, w *Wall, opt ReaderOptions) *Reader {
+	if opt.After == nil {
+		opt.After = time.After
+	}
+	if opt.Queue <= 0 {
+		opt.Queue = DefaultQueue
+	}
+	r := &Reader{cfg: cfg, wall: w, opener: opt.Opener, log: opt.Log, epoch: opt.EpochUS, after: opt.After,
+		out: make(chan FrameEvent, opt.Queue), health: make([]Health, w.Frames())}
+	for i := range r.health {
+		r.health[i].Name = w.FrameConfig(i).Name
+		r.health[i].Err = "not opened yet"
+	}
+	return r
+}
+
+// Events is the channel of frame events. The frame goroutine drains it every frame.
+func (r *Reader) Events() <-chan FrameEvent { return r.out }
+
+// Dropped returns how many contact events were dropped because the channel was full.
+func (r *Reader) Dropped() int64 { return r.dropped.Load() }
+
+// Health returns a copy of every frame's health.
+func (r *Reader) Health() []Health {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Health(nil), r.health...)
+}
+
+func (r *Reader) update(i int, f func(h *Health)) {
+	r.mu.Lock()
+	f(&r.health[i])
+	r.mu.Unlock()
+}
+
+// Run reads every frame until ctx is cancelled; it blocks and returns once every reader goroutine
+// has stopped and every device is closed.
+func (r *Reader) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := 0; i < r.wall.Frames(); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runFrame(ctx, i)
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *Reader) find(i int) (string, error) {
+	devs, err := r.opener.List()
+	if err != nil {
+		return "", err
+	}
+	fc := r.wall.FrameConfig(i)
+	for k := range devs {
+		if Matches(&fc, &devs[k]) && (len(r.cfg.Frames) > 0 || devs[k].IsTouchscreen()) {
+			return devs[k].Path, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no device matches frame %q: check `tapwall devices`, the USB cable and the frame's match_* keys", ErrDevice, fc.Name)
+}
+
+func (r *Reader) runFrame(ctx context.Context, i int) {
+	fc := r.wall.FrameConfig(i)
+	log := r.log.With().Str("frame", fc.Name).Logger()
+	lastErr := ""
+	for first := true; ctx.Err() == nil; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.after(time.Duration(r.cfg.Input.ReopenMS) * time.Millisecond):
+			}
+		}
+		path, err := r.find(i)
+		var dev Device
+		if err == nil {
+			dev, err = r.opener.Open(path, fc.Grab)
+		}
+		if err != nil {
+			if msg := err.Error(); msg != lastErr { // log each new reason once, not every retry
+				log.Warn().Err(err).Msg("frame not available; the show goes on, retrying")
+				lastErr = msg
+			}
+			r.update(i, func(h *Health) { h.Connected, h.Err = false, err.Error() })
+			continue
+		}
+		lastErr = ""
+		err = r.readDevice(ctx, i, dev, path, log)
+		dev.Close()
+		r.update(i, func(h *Health) { h.Connected, h.Err = false, fmt.Sprintf("lost: %v", err) })
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error().Err(err).Str("path", path).Msg("frame vanished; its contacts are cancelled, the show goes on")
+		r.send(ctx, FrameEvent{Frame: i, Detached: true}, true)
+	}
+}
+
+func (r *Reader) readDevice(ctx context.Context, i int, dev Device, path string, log zerolog.Logger) error {
+	stop := context.AfterFunc(ctx, func() { dev.Close() })
+	defer stop()
+	info := dev.Info()
+	dec, err := NewDecoder(info, r.wall.DecoderConfig(i))
+	if err != nil {
+		return err
+	}
+	x, y := dec.Axes()
+	r.update(i, func(h *Health) { h.Connected, h.Path, h.Err = true, path, ""; h.Reopens++ })
+	log.Info().Str("path", path).Str("device", info.Name).Str("protocol", dec.Protocol().String()).Msg("frame connected")
+	if !r.send(ctx, FrameEvent{Frame: i, Attach: info, X: x, Y: y}, true) {
+		return ctx.Err()
+	}
+	buf := make([]byte, RawEventSize*64)
+	have := 0
+	out := make([]ContactEvent, 0, 2*MaxSlots)
+	for {
+		n, err := dev.Read(buf[have:])
+		if err != nil {
+			return err
+		}
+		have += n
+		k := 0
+		for ; k+RawEventSize <= have; k += RawEventSize {
+			ev := DecodeRaw(buf[k:])
+			ev.TimeUS -= r.epoch
+			out = out[:0]
+			if dec.Dropping() && ev.Type == EvSyn && ev.Code == SynReport && dec.Protocol() == ProtoB {
+				if slots, err := dev.Slots(MaxSlots, x, y); err == nil {
+					out = dec.Resync(slots, ev.TimeUS, out)
+				} else {
+					out = dec.Feed(ev, out)
+				}
+				log.Warn().Int64("syn_dropped", dec.Stats().Dropped).Msg("kernel buffer overrun: contacts resynchronised")
+			} else {
+				out = dec.Feed(ev, out)
+			}
+			for _, ce := range out {
+				r.send(ctx, FrameEvent{Frame: i, Ev: ce}, false)
+			}
+			if len(out) > 0 {
+				last := out[len(out)-1].TimeUS
+				r.update(i, func(h *Health) { h.Events += int64(len(out)); h.LastUS = last })
+			}
+		}
+		have = copy(buf, buf[k:have])
+	}
+}
+
+// send hands ev to the frame goroutine. Contact events never block (dropped and counted when the
+// channel is full); attach and detach news must arrive and waits for room, or for ctx.
+func (r *Reader) send(ctx context.Context, ev FrameEvent, must bool) bool {
+	if !must {
+		select {
+		case r.out <- ev:
+		default:
+			r.dropped.Add(1)
+		}
+		return true
+	}
+	select {
+	case r.out <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Apply passes one frame event into the wall and appends the wall events it causes to out. The
+// frame goroutine calls it for everything it drains from Events.
+func (w *Wall) Apply(fe FrameEvent, now int64, out []WallEvent) ([]WallEvent, error) {
+	switch {
+	case fe.Attach != nil:
+		return w.Attach(fe.Frame, fe.Attach, fe.X, fe.Y, now, out)
+	case fe.Detached:
+		return w.Detach(fe.Frame, now, out), nil
+	}
+	return w.Process(fe.Frame, fe.Ev, out), nil
+}
+
+// errClosed is what a fake or real device returns after Close.
+var errClosed = errors.New("input: device closed")
