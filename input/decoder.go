@@ -252,6 +252,9 @@ func (d *Decoder) absB(code uint16, v int32) {
 			s.blocked = false
 			return
 		}
+		if s.id == v && (s.live || s.started) { // repeated, not a new contact
+			return
+		}
 		if s.id >= 0 && s.id != v { // a new contact replaces one whose end we never saw
 			s.ended = true
 			s.prevID = s.id
@@ -288,6 +291,7 @@ func (d *Decoder) report(t int64, out []ContactEvent) []ContactEvent {
 					d.stats.NoPosition++
 					continue
 				}
+				out = d.cancelDuplicate(i, s.id, t, out)
 				s.live = true
 				out = append(out, ContactEvent{Kind: game.KindDown, ID: s.id, X: s.x, Y: s.y, TimeUS: t})
 			} else if s.live {
@@ -298,6 +302,19 @@ func (d *Decoder) report(t int64, out []ContactEvent) []ContactEvent {
 		out = d.reportA(t, out)
 	case ProtoSingle:
 		out = d.reportSingle(t, out)
+	}
+	return out
+}
+
+// cancelDuplicate cancels a contact in another slot that still holds tracking id: ids are unique
+// among live contacts, and a device that reuses one has lost the other's end.
+func (d *Decoder) cancelDuplicate(slotIdx int, id int32, t int64, out []ContactEvent) []ContactEvent {
+	for k := range d.slots {
+		o := &d.slots[k]
+		if k != slotIdx && o.live && o.id == id {
+			out = append(out, ContactEvent{Kind: game.KindCancel, ID: id, X: o.x, Y: o.y, TimeUS: t})
+			o.live, o.blocked = false, true
+		}
 	}
 	return out
 }
@@ -501,6 +518,16 @@ func (d *Decoder) Resync(state []SlotState, t int64, out []ContactEvent) []Conta
 			s.live = true
 		}
 		s.id, s.x, s.y, s.hasPos = n.ID, n.X, n.Y, n.ID >= 0
+	}
+	for i := range d.slots { // a device listing one id in two slots: keep the first
+		if d.slots[i].live {
+			for k := i + 1; k < len(d.slots); k++ {
+				if o := &d.slots[k]; o.live && o.id == d.slots[i].id {
+					out = append(out, ContactEvent{Kind: game.KindCancel, ID: o.id, X: o.x, Y: o.y, TimeUS: t})
+					o.live, o.blocked = false, true
+				}
+			}
+		}
 	}
 	return out
 }
