@@ -223,3 +223,65 @@ func WriteCalibration(path, frame string, c [6]float64) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// Calibrator runs the interactive calibration of one frame: it shows the operator one crosshair at
+// a time (Target) and takes the frame's next touch down as the device's reading of it. Feed it the
+// frame's events from the Reader; once Done, Fit gives the matrix. Not safe for concurrent use.
+type Calibrator struct {
+	frame   int
+	fc      game.FrameConfig
+	targets [][2]float64 // wall mm
+	pts     []PointPair
+	info    *DeviceInfo
+	x, y    uint16
+}
+
+// NewCalibrator returns a calibrator for frame index i with config fc: nine crosshairs at 10 %,
+// 50 % and 90 % of the frame each way.
+func NewCalibrator(i int, fc game.FrameConfig) *Calibrator {
+	c := &Calibrator{frame: i, fc: fc}
+	for _, fy := range []float64{0.1, 0.5, 0.9} {
+		for _, fx := range []float64{0.1, 0.5, 0.9} {
+			c.targets = append(c.targets, [2]float64{float64(fc.XMM) + fx*float64(fc.WidthMM), float64(fc.YMM) + fy*float64(fc.HeightMM)})
+		}
+	}
+	return c
+}
+
+// Target returns the crosshair to touch now in wall mm, its number from 1 and the count; ok is
+// false once every point is taken.
+func (c *Calibrator) Target() (x, y float64, n, of int, ok bool) {
+	if len(c.pts) >= len(c.targets) {
+		return 0, 0, len(c.targets), len(c.targets), false
+	}
+	t := c.targets[len(c.pts)]
+	return t[0], t[1], len(c.pts) + 1, len(c.targets), true
+}
+
+// Feed takes one frame event; a touch down on the calibrated frame records the current point.
+// It reports whether every point has been taken.
+func (c *Calibrator) Feed(fe FrameEvent) bool {
+	if fe.Frame != c.frame {
+		return c.Done()
+	}
+	if fe.Attach != nil {
+		c.info, c.x, c.y = fe.Attach, fe.X, fe.Y
+	}
+	if fe.Ev.Kind == game.KindDown && c.info != nil && !c.Done() {
+		ax, ay := c.info.Abs[c.x], c.info.Abs[c.y]
+		t := c.targets[len(c.pts)]
+		c.pts = append(c.pts, PointPair{
+			U: float64(fe.Ev.X-ax.Min) / float64(ax.Max-ax.Min), V: float64(fe.Ev.Y-ay.Min) / float64(ay.Max-ay.Min),
+			XMM: t[0], YMM: t[1]})
+	}
+	return c.Done()
+}
+
+// Done reports whether every point has been taken.
+func (c *Calibrator) Done() bool { return len(c.pts) >= len(c.targets) }
+
+// Fit fits the calibration from the points taken.
+func (c *Calibrator) Fit() (Fit, error) { return FitCalibration(c.fc, c.pts) }
+
+// Points returns the points taken so far (to save with --from-points later).
+func (c *Calibrator) Points() []PointPair { return c.pts }

@@ -57,6 +57,9 @@ func (o EvdevOpener) List() ([]DeviceInfo, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(o.dir()); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist: this machine has no input devices (a container or VM without them?)", ErrDevice, o.dir())
+		}
 		return nil, OpenError(o.dir(), err)
 	}
 	links := map[string][]string{}

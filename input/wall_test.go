@@ -365,3 +365,31 @@ func TestWriteCalibrationKeepsTheRestOfTheFile(t *testing.T) {
 		t.Fatal("an unknown frame must be an error")
 	}
 }
+
+func TestCalibratorTakesOneTouchPerCrosshair(t *testing.T) {
+	fc := game.FrameConfig{Name: "f", XMM: 4000, WidthMM: 4000, HeightMM: 4000}
+	c := NewCalibrator(1, fc)
+	info := device("f", 1000, 1000)
+	c.Feed(FrameEvent{Frame: 1, Attach: &info, X: AbsMTPositionX, Y: AbsMTPositionY})
+	for i := 0; ; i++ {
+		x, y, n, of, ok := c.Target()
+		if !ok {
+			break
+		}
+		if n != i+1 || of != 9 {
+			t.Fatalf("target %d of %d", n, of)
+		}
+		// The device reads 2 % to the right of where the crosshair is.
+		u := (x-4000)/4000 + 0.02
+		c.Feed(FrameEvent{Frame: 0, Ev: ContactEvent{Kind: game.KindDown, X: 1, Y: 1}}) // other frame: ignored
+		c.Feed(FrameEvent{Frame: 1, Ev: ContactEvent{Kind: game.KindDown, X: int32(math.Round(u * 1000)), Y: int32(math.Round(y / 4))}})
+		c.Feed(FrameEvent{Frame: 1, Ev: ContactEvent{Kind: game.KindUp}})
+	}
+	fit, err := c.Fit()
+	if err != nil || !c.Done() || len(c.Points()) != 9 {
+		t.Fatal(err)
+	}
+	if math.Abs(fit.Calibration[2]+0.02) > 0.002 || fit.MaxMM > 3 {
+		t.Fatalf("fit %+v: want an offset of -0.02", fit)
+	}
+}

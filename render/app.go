@@ -40,6 +40,22 @@ type Options struct {
 	ExitAfterTicks int64
 	// Screenshot, with ExitAfterTicks, is where the last frame is written as PNG.
 	Screenshot string
+	// Feeders hand inputs from other sources (touch frames, recordings) to the loop every frame.
+	Feeders []Feeder
+	// Crosshair, if set, is asked every frame for a crosshair to draw over the wall (calibration):
+	// where, in wall mm, and the operator's instruction; ok false draws none.
+	Crosshair func() (xmm, ymm float64, label string, ok bool)
+	// Quit, if set, is asked every frame whether the app should end (calibration done).
+	Quit func() bool
+}
+
+// Feeder is a source of inputs that the app polls once per frame, on the frame goroutine: it
+// pushes what arrived since the last frame, stamped with show-clock times, and never blocks.
+type Feeder interface {
+	// Feed pushes the inputs that arrived by show time nowUS.
+	Feed(nowUS int64, push func(game.Input))
+	// HUD returns lines for the operator HUD (device health, filter counters).
+	HUD() []string
 }
 
 // App is the wall window: an ebiten.Game that runs the show on the show clock and draws it.
@@ -66,6 +82,7 @@ type App struct {
 	lastRound  *game.Round
 	journalErr int64
 	w, h       int
+	pushFn     func(game.Input)
 }
 
 type faces struct {
@@ -88,6 +105,7 @@ func NewApp(opt Options) (*App, error) {
 		}
 	}
 	a.show = game.NewShow(a.cfg, opt.Journal)
+	a.pushFn = a.pushInput
 	now := opt.Clock()
 	a.loop = game.NewLoop(a.cfg.Round.TickRate, a.cfg.Loop.CatchUpTicks, now)
 	a.tpsWindow = now
@@ -126,6 +144,11 @@ func Run(a *App, title string, width, height int, fullscreen bool) error {
 	return a.shotErr
 }
 
+func (a *App) pushInput(in game.Input) {
+	a.loop.Push(in)
+	a.bySource[in.Source]++
+}
+
 func (a *App) push(now int64, kind game.Kind, src game.Source, contact, x, y int32) {
 	a.loop.Push(game.Input{Kind: kind, Source: src, Contact: contact, XMM: x, YMM: y, TimeUS: now})
 	a.bySource[src]++
@@ -141,6 +164,12 @@ func (a *App) Update() error {
 		return err
 	}
 	a.mouse(now)
+	for _, f := range a.opt.Feeders {
+		f.Feed(now, a.pushFn)
+	}
+	if a.opt.Quit != nil && a.opt.Quit() {
+		return ebiten.Termination
+	}
 	n := a.loop.Advance(now, a)
 	a.tpsTicks += int64(n)
 	if d := now - a.tpsWindow; d >= 1_000_000 {
@@ -325,6 +354,11 @@ func (a *App) drawFrame(dst *ebiten.Image) {
 	if a.hud {
 		a.drawHUD(dst, unit)
 	}
+	if a.opt.Crosshair != nil {
+		if x, y, label, ok := a.opt.Crosshair(); ok {
+			a.drawCrosshair(dst, v, x, y, label, unit)
+		}
+	}
 	if a.quitAsk != 0 {
 		cx, cy := v.Px(a.cfg.Wall.WidthMM/2, a.cfg.Wall.HeightMM*3/4)
 		a.text(dst, "QUIT? Y / N", a.faces.bold, unit*3, cx, cy, ColAlarm, true)
@@ -418,15 +452,27 @@ func (a *App) drawHUD(dst *ebiten.Image, unit float64) {
 	for s := game.Source(0); s < game.NumSources; s++ {
 		src += fmt.Sprintf(" %s %d", s, a.bySource[s])
 	}
-	lines = append(lines, src, fmt.Sprintf("journal errors %d", a.journalErr),
-		"devices: (none configured)   backend: (none configured)",
-		"SPACE start  P pause/resume  F1 HUD  Q quit")
+	lines = append(lines, src, fmt.Sprintf("journal errors %d", a.journalErr))
+	for _, f := range a.opt.Feeders {
+		lines = append(lines, f.HUD()...)
+	}
+	lines = append(lines, "backend: (none configured)", "SPACE start  P pause/resume  F1 HUD  Q quit")
 	size := unit * 0.9
 	h := float64(len(lines))*size*1.3 + size
-	vector.DrawFilledRect(dst, 0, 0, float32(size*34), float32(h), ColHUD, false)
+	vector.DrawFilledRect(dst, 0, 0, float32(size*40), float32(h), ColHUD, false)
 	for i, l := range lines {
 		a.text(dst, l, a.faces.mono, size, size/2, size/2+float64(i)*size*1.3, ColText, false)
 	}
+}
+
+func (a *App) drawCrosshair(dst *ebiten.Image, v View, xmm, ymm float64, label string, unit float64) {
+	px, py := v.OffX+xmm*v.Scale, v.OffY+ymm*v.Scale
+	arm := float32(v.Len(150))
+	vector.StrokeLine(dst, float32(px)-arm, float32(py), float32(px)+arm, float32(py), 3, ColAlarm, true)
+	vector.StrokeLine(dst, float32(px), float32(py)-arm, float32(px), float32(py)+arm, 3, ColAlarm, true)
+	vector.StrokeCircle(dst, float32(px), float32(py), arm/2, 2, ColAlarm, true)
+	cx, cy := v.Px(a.cfg.Wall.WidthMM/2, a.cfg.Wall.HeightMM/2)
+	a.text(dst, label, a.faces.bold, unit*1.6, cx, cy, ColText, true)
 }
 
 func (a *App) text(dst *ebiten.Image, s string, src *text.GoTextFaceSource, size, x, y float64, c color.Color, centre bool) {

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 
 	"tapwall/cmd/internal/runopts"
 	"tapwall/game"
+	"tapwall/input"
 	"tapwall/render"
 )
 
@@ -65,16 +68,55 @@ func run(args []string) int {
 			return 2
 		}
 	}
+	if err := input.CheckConfig(&cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: %s: %v\n", opt.Config, err)
+		return 2
+	}
 	start := time.Now()
-	app, err := render.NewApp(render.Options{
+	epoch := monoUS() // show time 0 on the frames' clock
+	ropt := render.Options{
 		Config:         &cfg,
-		Clock:          func() int64 { return time.Since(start).Microseconds() },
+		Clock:          func() int64 { return monoUS() - epoch },
 		Log:            log,
 		Journal:        journalOpener(opt.JournalDir, start, log),
 		Script:         script,
 		ExitAfterTicks: opt.ExitAfterTicks,
 		Screenshot:     opt.Screenshot,
-	})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var touch *touchFeeder
+	if opt.Touch || opt.Calibrate != "" {
+		wall, err := input.NewWall(&cfg)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+			return 2
+		}
+		touch = newTouchFeeder(ctx, &cfg, wall, opt.InputDir, epoch, log)
+		ropt.Feeders = append(ropt.Feeders, touch)
+	}
+	if len(opt.Evemu) > 0 {
+		f, err := newEvemuFeeder(&cfg, opt.Evemu, 0)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+			return 2
+		}
+		ropt.Feeders = append(ropt.Feeders, f)
+	}
+	var calib *input.Calibrator
+	if opt.Calibrate != "" {
+		if calib, err = calibrator(&cfg, opt.Calibrate); err != nil {
+			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+			return 2
+		}
+		touch.calib = calib
+		ropt.Crosshair = func() (float64, float64, string, bool) {
+			x, y, n, of, ok := calib.Target()
+			return x, y, fmt.Sprintf("CALIBRATING %s: touch the centre of crosshair %d of %d", opt.Calibrate, n, of), ok
+		}
+		ropt.Quit = calib.Done
+	}
+	app, err := render.NewApp(ropt)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
 		return 2
@@ -86,6 +128,40 @@ func run(args []string) int {
 		return 1
 	}
 	log.Info().Int64("tick", app.Loop().Next()).Msg("show end")
+	if calib != nil {
+		return finishCalibration(calib, opt.Config, log)
+	}
+	return 0
+}
+
+// calibrator returns the calibrator of the frame called name.
+func calibrator(cfg *game.Config, name string) (*input.Calibrator, error) {
+	for i, fc := range cfg.Frames {
+		if fc.Name == name {
+			return input.NewCalibrator(i, fc), nil
+		}
+	}
+	return nil, fmt.Errorf("--calibrate %q: no [[frames]] entry has that name", name)
+}
+
+// finishCalibration fits the points taken, writes the matrix into the config and prints the fit.
+func finishCalibration(c *input.Calibrator, path string, log zerolog.Logger) int {
+	if !c.Done() {
+		log.Warn().Int("points", len(c.Points())).Msg("calibration ended before every crosshair was touched; config unchanged")
+		return 1
+	}
+	fit, err := c.Fit()
+	if err == nil {
+		err = input.WriteCalibration(path, fit.Frame, fit.Calibration)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall calibrate: %v\n", err)
+		return 2
+	}
+	log.Info().Str("frame", fit.Frame).Float64("residual_mm", fit.RMSMM).Float64("max_error_mm", fit.MaxMM).
+		Str("config", path).Msg("calibration written")
+	b, _ := json.Marshal(fit)
+	fmt.Println(string(b))
 	return 0
 }
 

@@ -34,6 +34,10 @@ Usage:
   tapwall sim --inputs F [flags] run a round headless and print its summary as JSON
   tapwall replay JOURNAL         re-run a round journal and check every recorded hash
   tapwall trace --evemu F[,F...]  decode touch recordings through the wall path to JSON Lines
+  tapwall devices [--json]       list input devices and the frame each matches
+  tapwall record --device PATH --out F.evemu   record a device in evemu format
+  tapwall calibrate [--frame NAME] --config F  touch crosshairs; the fit goes into the config
+  tapwall calibrate --from-points FILE         the same fit from recorded point pairs
   tapwall config --print-default print the default config with a comment on every key
   tapwall config --check F       validate a config file
   tapwall version                print the version
@@ -77,6 +81,12 @@ func (c *cli) main(args []string) int {
 		err = c.config(args)
 	case "trace":
 		err = c.trace(args)
+	case "devices":
+		err = c.devices(args)
+	case "record":
+		err = c.record(args)
+	case "calibrate":
+		err = c.calibrate(args)
 	case "version":
 		fmt.Fprintf(c.stdout, "tapwall %s (%s)\n", version, goVersion())
 	case "help", "-h", "--help":

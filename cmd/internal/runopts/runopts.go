@@ -19,7 +19,7 @@ const (
 )
 
 // Synopsis is the one-line usage of `tapwall run`.
-const Synopsis = "tapwall run [--config F] [--window WxH] [--fullscreen] [--inputs F --screenshot OUT.png --exit-after-ticks N]"
+const Synopsis = "tapwall run [--config F] [--window WxH] [--fullscreen] [--evemu F[,F...]] [--inputs F --screenshot OUT.png --exit-after-ticks N]"
 
 // Options are the parsed flags of `tapwall run`.
 type Options struct {
@@ -31,6 +31,10 @@ type Options struct {
 	Screenshot     string
 	ExitAfterTicks int64
 	JournalDir     string
+	Evemu          []string
+	Touch          bool
+	InputDir       string
+	Calibrate      string
 	LogFormat      string
 	LogLevel       string
 }
@@ -52,10 +56,20 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	fs.StringVar(&o.Screenshot, "screenshot", "", "write a PNG of the last frame here on exit")
 	fs.Int64Var(&o.ExitAfterTicks, "exit-after-ticks", 0, "exit once this many ticks have been stepped (0: run until quit)")
 	fs.StringVar(&o.JournalDir, "journal-dir", DefaultJournalDir, "directory for round journals, one file per round (\"\": none)")
+	evemu := fs.String("evemu", "", "play evemu recordings (FILE[,FILE...], one per frame) into the show in real time (rehearsals)")
+	fs.BoolVar(&o.Touch, "touch", true, "read the configured touch frames from /dev/input (--touch=false: mouse and keyboard only)")
+	fs.StringVar(&o.InputDir, "input-dir", "/dev/input", "where the touch frames' device nodes are")
+	fs.StringVar(&o.Calibrate, "calibrate", "", "calibrate the named frame: crosshairs to touch, then the fit is written to --config")
 	fs.StringVar(&o.LogFormat, "log-format", "json", "log format on stderr: json or console")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if *evemu != "" {
+		o.Evemu = strings.Split(*evemu, ",")
+	}
+	if o.Calibrate != "" && o.Config == "" {
+		return o, fmt.Errorf("--calibrate needs --config F: the fit is written into that file")
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
