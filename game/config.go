@@ -60,8 +60,30 @@ type Config struct {
 	Rain    RainConfig    `toml:"rain" json:"rain"`
 	// Input and Frames describe the touch hardware. The game never reads them; package input
 	// validates and uses them. They live here because they are part of the one show config file.
-	Input  InputConfig   `toml:"input" json:"input"`
-	Frames []FrameConfig `toml:"frames" json:"frames,omitempty"`
+	Keyboard KeyboardConfig `toml:"keyboard" json:"keyboard"`
+	Input    InputConfig    `toml:"input" json:"input"`
+	Frames   []FrameConfig  `toml:"frames" json:"frames,omitempty"`
+}
+
+// KeyboardConfig tunes the keyboard override. The keymap itself is read by package input.
+type KeyboardConfig struct {
+	// IgnoreTouch: while a lane is in keyboard mode, touches from the wall in it are ignored.
+	IgnoreTouch bool `toml:"ignore_touch" json:"ignore_touch"`
+	// CursorSpeedMMS is how fast the arrow keys move a lane's cursor, in mm/s.
+	CursorSpeedMMS int32 `toml:"cursor_speed_mm_s" json:"cursor_speed_mm_s"`
+	// ConfirmMS is how long a destructive action waits for its confirming key.
+	ConfirmMS int `toml:"confirm_ms" json:"confirm_ms"`
+	// AdjustStep is the points one +/- key press adjusts a lane's score by.
+	AdjustStep int32 `toml:"adjust_step" json:"adjust_step"`
+	// AlarmSilenceMS: a running lane with no input for this long raises the touch-failure alarm.
+	AlarmSilenceMS int `toml:"alarm_silence_ms" json:"alarm_silence_ms"`
+	// Devices are evdev keyboards and keypads on the operator desk, by device name; they work even
+	// when the wall window has no focus.
+	Devices []string `toml:"devices" json:"devices,omitempty"`
+	// Grab takes the desk keyboards exclusively, so their keys do not also type into other programs.
+	Grab bool `toml:"grab" json:"grab"`
+	// Keymap maps an action to its keys (kernel names such as "KEY_SPACE", "KEY_KP7").
+	Keymap map[string][]string `toml:"keymap" json:"keymap,omitempty"`
 }
 
 // InputConfig tunes the touch path: seams between frames, merging, filters and lane routing.
@@ -171,6 +193,8 @@ func DefaultConfig() Config {
 		Targets: TargetsConfig{SpawnEveryMS: 750, LifetimeMS: 2000, RadiusMM: 150, MaxPoints: 100, MinPoints: 10},
 		Rain: RainConfig{SpawnEveryMS: 500, RadiusMM: 120, MinSpeedMMS: 600, MaxSpeedMMS: 1400,
 			GoldenPercent: 10, Points: 10, GoldenPoints: 50},
+		Keyboard: KeyboardConfig{IgnoreTouch: true, CursorSpeedMMS: 1000, ConfirmMS: 3000, AdjustStep: 1,
+			AlarmSilenceMS: 10000},
 		Input: InputConfig{SeamDistanceMM: 60, SeamTimeMS: 80, MergeDistanceMM: 40, DejitterMM: 2, StuckMS: 5000,
 			LaneContactLimit: 10, DeadZoneMM: 0, ReopenMS: 250},
 	}
@@ -213,6 +237,12 @@ func ParseConfig(data []byte, name string) (Config, error) {
 	}
 	if len(c.Frames) == 0 {
 		c.Frames = nil // `frames = []` is the same as none
+	}
+	if len(c.Keyboard.Devices) == 0 {
+		c.Keyboard.Devices = nil
+	}
+	if len(c.Keyboard.Keymap) == 0 {
+		c.Keyboard.Keymap = nil
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
@@ -281,6 +311,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Loop.HashEvery < 1 {
 		return bad("loop.hash_every", "%d: use 1 or more ticks", c.Loop.HashEvery)
+	}
+	k := c.Keyboard
+	switch {
+	case k.CursorSpeedMMS < 1 || k.CursorSpeedMMS > 100_000:
+		return bad("keyboard.cursor_speed_mm_s", "%d: use 1..100000 mm/s", k.CursorSpeedMMS)
+	case k.ConfirmMS < 500 || k.ConfirmMS > 60_000:
+		return bad("keyboard.confirm_ms", "%d: use 500..60000 ms", k.ConfirmMS)
+	case k.AdjustStep < 1 || k.AdjustStep > MaxAdjust:
+		return bad("keyboard.adjust_step", "%d: use 1..%d", k.AdjustStep, MaxAdjust)
+	case k.AlarmSilenceMS < 1000:
+		return bad("keyboard.alarm_silence_ms", "%d: use at least 1000 ms", k.AlarmSilenceMS)
 	}
 	laneW, laneH := c.Lanes[0].WidthMM, c.Lanes[0].HeightMM
 	t := c.Targets

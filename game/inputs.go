@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // ErrInput is wrapped by every error about a malformed input file or journal line.
@@ -23,6 +24,11 @@ type inputLine struct {
 	XMM     *int32  `json:"x_mm,omitempty"`
 	YMM     *int32  `json:"y_mm,omitempty"`
 	Source  *string `json:"source,omitempty"`
+	Lane    *int    `json:"lane,omitempty"`
+	On      *bool   `json:"on,omitempty"`
+	Zone    *int32  `json:"zone,omitempty"`
+	Delta   *int32  `json:"delta,omitempty"`
+	Game    *string `json:"game,omitempty"`
 }
 
 // toInput checks one decoded line against the wall and returns the input it stands for.
@@ -48,13 +54,19 @@ func (l *inputLine) toInput(cfg *Config) (TickInput, error) {
 	case l.Action != nil:
 		k, ok := ParseKind(*l.Action)
 		if !ok || k.IsTouch() {
-			return ti, fmt.Errorf("unknown action %q: use start, pause, resume or abort", *l.Action)
+			return ti, fmt.Errorf("unknown action %q: use start, pause, resume, abort, takeover, zone_tap, adjust or game", *l.Action)
 		}
 		if l.Contact != nil || l.XMM != nil || l.YMM != nil {
 			return ti, fmt.Errorf("action %q takes no contact or position", *l.Action)
 		}
 		ti.Kind = k
+		if err := l.actionArgs(&ti, cfg); err != nil {
+			return ti, err
+		}
 	case l.Kind != nil:
+		if l.Lane != nil || l.On != nil || l.Zone != nil || l.Delta != nil || l.Game != nil {
+			return ti, errors.New("a touch takes no lane, on, zone, delta or game")
+		}
 		k, ok := ParseKind(*l.Kind)
 		if !ok || !k.IsTouch() {
 			return ti, fmt.Errorf("unknown kind %q: use down, move, up or cancel", *l.Kind)
@@ -74,6 +86,64 @@ func (l *inputLine) toInput(cfg *Config) (TickInput, error) {
 		return ti, errors.New(`a line needs "kind" (down, move, up, cancel) or "action" (start, pause, resume, abort)`)
 	}
 	return ti, nil
+}
+
+// actionArgs checks and copies the arguments of a lane or game action; other actions take none.
+func (l *inputLine) actionArgs(ti *TickInput, cfg *Config) error {
+	want := map[Kind]string{KindTakeover: "lane,on", KindZoneTap: "lane,zone", KindAdjust: "lane,delta", KindGame: "game"}[ti.Kind]
+	have := []string{}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"lane", l.Lane != nil}, {"on", l.On != nil}, {"zone", l.Zone != nil}, {"delta", l.Delta != nil}, {"game", l.Game != nil}} {
+		if f.set {
+			have = append(have, f.name)
+		}
+	}
+	if got := strings.Join(have, ","); got != want {
+		if want == "" {
+			return fmt.Errorf("action %q takes no arguments, got %s", ti.Kind, got)
+		}
+		return fmt.Errorf("action %q needs exactly %s, got %q", ti.Kind, want, got)
+	}
+	if l.Lane != nil {
+		if *l.Lane < 0 || *l.Lane >= len(cfg.Lanes) {
+			return fmt.Errorf("lane %d: the config has lanes 0..%d", *l.Lane, len(cfg.Lanes)-1)
+		}
+		ti.Lane = int8(*l.Lane)
+	}
+	switch ti.Kind {
+	case KindTakeover:
+		if *l.On {
+			ti.Value = 1
+		}
+	case KindZoneTap:
+		if *l.Zone < 1 || *l.Zone > 9 {
+			return fmt.Errorf("zone %d: use 1..9 (numeric keypad layout, 7 8 9 on top)", *l.Zone)
+		}
+		ti.Value = *l.Zone
+	case KindAdjust:
+		if *l.Delta == 0 || *l.Delta > MaxAdjust || *l.Delta < -MaxAdjust {
+			return fmt.Errorf("delta %d: use a non-zero adjustment within ±%d", *l.Delta, MaxAdjust)
+		}
+		ti.Value = *l.Delta
+	case KindGame:
+		i := gameIndex(*l.Game)
+		if i < 0 {
+			return fmt.Errorf("unknown game %q: use one of %s", *l.Game, strings.Join(Games[:], ", "))
+		}
+		ti.Value = int32(i)
+	}
+	return nil
+}
+
+func gameIndex(name string) int {
+	for i, g := range Games {
+		if g == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // ReadInputs parses an input file: JSON Lines of touches and actions with non-decreasing ticks.
@@ -146,6 +216,28 @@ func appendInputFields(b []byte, tick int64, in *Input) []byte {
 		b = append(b, `,"action":"`...)
 		b = append(b, in.Kind.String()...)
 		b = append(b, '"')
+		switch in.Kind {
+		case KindTakeover, KindZoneTap, KindAdjust:
+			b = append(b, `,"lane":`...)
+			b = strconv.AppendInt(b, int64(in.Lane), 10)
+		}
+		switch in.Kind {
+		case KindTakeover:
+			b = append(b, `,"on":`...)
+			b = strconv.AppendBool(b, in.Value != 0)
+		case KindZoneTap:
+			b = append(b, `,"zone":`...)
+			b = strconv.AppendInt(b, int64(in.Value), 10)
+		case KindAdjust:
+			b = append(b, `,"delta":`...)
+			b = strconv.AppendInt(b, int64(in.Value), 10)
+		case KindGame:
+			b = append(b, `,"game":"`...)
+			if in.Value >= 0 && int(in.Value) < len(Games) {
+				b = append(b, Games[in.Value]...)
+			}
+			b = append(b, '"')
+		}
 	}
 	b = append(b, `,"source":"`...)
 	b = append(b, in.Source.String()...)

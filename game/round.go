@@ -52,8 +52,9 @@ type Round struct {
 	nextID    uint32
 	rng       Rand
 	scores    [MaxLanes]int64
-	contacts  []Contact // active contacts, in the order they went down
-	objects   []Object  // alive objects, in spawn order
+	takeover  [MaxLanes]bool // lane in keyboard mode
+	contacts  []Contact      // active contacts, in the order they went down
+	objects   []Object       // alive objects, in spawn order
 	events    []ScoreEvent
 	ignored   int64 // touches dropped because MaxContacts were down
 	hashBuf   []byte
@@ -162,6 +163,21 @@ func (r *Round) apply(in *Input) {
 			r.phase = PhaseAborted
 			r.objects = r.objects[:0]
 		}
+	case KindTakeover:
+		if int(in.Lane) < len(r.cfg.Lanes) && in.Lane >= 0 {
+			r.takeover[in.Lane] = in.Value != 0
+		}
+	case KindZoneTap:
+		if in.Lane >= 0 && int(in.Lane) < len(r.cfg.Lanes) && in.Value >= 1 && in.Value <= 9 {
+			x, y := ZoneCentre(r.cfg, int(in.Lane), int(in.Value))
+			tap := Input{Kind: KindDown, Source: in.Source, Contact: KeyboardContact(int(in.Lane)), XMM: x, YMM: y}
+			r.touchDown(&tap)
+			r.release(tap.Contact)
+		}
+	case KindAdjust:
+		if in.Lane >= 0 && int(in.Lane) < len(r.cfg.Lanes) && r.phase != PhaseIdle {
+			r.score(int(in.Lane), int64(in.Value), ReasonOperator)
+		}
 	case KindDown:
 		r.touchDown(in)
 	case KindMove:
@@ -191,6 +207,17 @@ func (r *Round) release(id int32) {
 	}
 }
 
+// ZoneCentre returns the wall point at the centre of zone (1..9) of lane: the lane split 3 x 3 and
+// numbered as a numeric keypad, 7 8 9 on top, 1 2 3 at the bottom.
+func ZoneCentre(cfg *Config, lane, zone int) (int32, int32) {
+	l := cfg.Lanes[lane]
+	col, row := int32((zone-1)%3), 2-int32((zone-1)/3)
+	return l.XMM + (2*col+1)*l.WidthMM/6, l.YMM + (2*row+1)*l.HeightMM/6
+}
+
+// Takeover reports whether lane is in keyboard mode.
+func (r *Round) Takeover(lane int) bool { return r.takeover[lane] }
+
 // LaneAt returns the index of the lane containing wall point (x, y), or -1.
 func LaneAt(cfg *Config, x, y int32) int {
 	for i := range cfg.Lanes {
@@ -208,6 +235,9 @@ func (r *Round) touchDown(in *Input) {
 		return
 	}
 	lane := LaneAt(r.cfg, in.XMM, in.YMM)
+	if lane >= 0 && r.takeover[lane] && in.Source != SourceKeyboard && r.cfg.Keyboard.IgnoreTouch {
+		return // the lane is driven by keyboard: the wall's touches there are ignored
+	}
 	r.contacts = append(r.contacts, Contact{ID: in.Contact, Lane: int8(lane), Source: in.Source, XMM: in.XMM, YMM: in.YMM})
 	if lane < 0 || r.phase != PhaseRunning {
 		return
@@ -301,6 +331,11 @@ func (r *Round) Hash() uint64 {
 	b = appendU64(b, uint64(r.ignored))
 	for i := range r.cfg.Lanes {
 		b = appendU64(b, uint64(r.scores[i]))
+		if r.takeover[i] {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
 	}
 	b = appendU64(b, uint64(len(r.contacts)))
 	for _, c := range r.contacts {

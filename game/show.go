@@ -51,6 +51,9 @@ func (s *Show) Err() error {
 // Events returns the ScoreEvents of the last Step.
 func (s *Show) Events() []ScoreEvent { return s.events }
 
+// Game returns the game the next round will play.
+func (s *Show) Game() string { return s.game }
+
 // SetGame chooses the game of the next round.
 func (s *Show) SetGame(name string) error {
 	if !KnownGame(name) {
@@ -63,6 +66,11 @@ func (s *Show) SetGame(name string) error {
 // Step applies one tick of inputs: a start with no round in play first opens the next round.
 func (s *Show) Step(in []Input) {
 	s.events = nil
+	for i := range in {
+		if in[i].Kind == KindGame && in[i].Value >= 0 && int(in[i].Value) < len(Games) {
+			s.game = Games[in[i].Value]
+		}
+	}
 	for i := range in {
 		if in[i].Kind == KindStart && (s.rec == nil || s.rec.r.Phase().Over()) {
 			s.nextRound()

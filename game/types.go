@@ -22,9 +22,20 @@ const (
 	KindPause
 	KindResume
 	KindAbort
+	// KindTakeover turns keyboard mode of lane Lane on (Value 1) or off (Value 0): while on, touches
+	// from the wall in that lane are ignored (config keyboard.ignore_touch) and the operator taps.
+	KindTakeover
+	// KindZoneTap taps the centre of zone Value (1..9, laid out as a numeric keypad: 7 8 9 on top)
+	// of lane Lane: a touch down and up there, scored like any touch.
+	KindZoneTap
+	// KindAdjust changes lane Lane's score by Value: a ScoreEvent with reason "operator".
+	KindAdjust
+	// KindGame chooses the game of the next round: Value indexes Games. Rounds ignore it.
+	KindGame
 )
 
-var kindNames = [...]string{"", "down", "move", "up", "cancel", "start", "pause", "resume", "abort"}
+var kindNames = [...]string{"", "down", "move", "up", "cancel", "start", "pause", "resume", "abort",
+	"takeover", "zone_tap", "adjust", "game"}
 
 // String returns the name used in input files and journals ("down", "start", ...).
 func (k Kind) String() string {
@@ -82,15 +93,24 @@ func ParseSource(s string) (Source, bool) {
 
 // Input is one thing that happens in a tick: a touch phase of a contact at a wall position, or an
 // operator action. TimeUS is the show-clock timestamp in microseconds that the Loop maps to a tick;
-// the Round itself ignores it.
+// the Round itself ignores it. Lane and Value are the arguments of the lane actions (see the Kinds).
 type Input struct {
 	Kind    Kind
 	Source  Source
+	Lane    int8
 	Contact int32
 	XMM     int32
 	YMM     int32
+	Value   int32
 	TimeUS  int64
 }
+
+// KeyboardContact is the contact id of keyboard taps in lane: above every id a touch frame or an
+// input file uses, so a tap never ends a finger's contact.
+func KeyboardContact(lane int) int32 { return 1<<30 + int32(lane) }
+
+// MaxAdjust bounds one operator score adjustment.
+const MaxAdjust = 1_000_000
 
 // TickInput is an input tagged with the tick it is applied in: a line of an input file or journal.
 type TickInput struct {
@@ -126,9 +146,10 @@ func (p Phase) Over() bool { return p == PhaseFinished || p == PhaseAborted }
 
 // Score reasons, as carried by ScoreEvent.Reason.
 const (
-	ReasonTarget = "target" // a target hit in the targets game
-	ReasonPacket = "packet" // a red packet caught in the rain game
-	ReasonGolden = "golden" // a golden packet caught in the rain game
+	ReasonTarget   = "target"   // a target hit in the targets game
+	ReasonPacket   = "packet"   // a red packet caught in the rain game
+	ReasonGolden   = "golden"   // a golden packet caught in the rain game
+	ReasonOperator = "operator" // an operator's score adjustment
 )
 
 // ScoreEvent is one change of one lane's score. (Wall, Round, Seq) is its unique key; Seq is gapless

@@ -151,37 +151,62 @@ func (r *Reader) find(i int) (string, error) {
 func (r *Reader) runFrame(ctx context.Context, i int) {
 	fc := r.wall.FrameConfig(i)
 	log := r.log.With().Str("frame", fc.Name).Logger()
+	supervise(ctx, supervisor{
+		opener: r.opener, after: r.after, reopen: time.Duration(r.cfg.Input.ReopenMS) * time.Millisecond, log: log,
+		find: func() (string, error) { return r.find(i) }, grab: fc.Grab,
+		read: func(dev Device, path string) error { return r.readDevice(ctx, i, dev, path, log) },
+		down: func(err error) { r.update(i, func(h *Health) { h.Connected, h.Err = false, err.Error() }) },
+		lost: func() { r.send(ctx, FrameEvent{Frame: i, Detached: true}, true) },
+	})
+}
+
+// supervisor says how to find, open, read and report one device that may come and go.
+type supervisor struct {
+	opener Opener
+	after  func(time.Duration) <-chan time.Time
+	reopen time.Duration
+	log    zerolog.Logger
+	find   func() (path string, err error)
+	grab   bool
+	read   func(dev Device, path string) error // reads until the device fails
+	down   func(err error)                     // the device is not available, and why
+	lost   func()                              // a device that was read vanished
+}
+
+// supervise finds, opens and reads a device until ctx is cancelled: when it is missing or vanishes
+// it looks again every reopen interval, logging each new reason once. It blocks.
+func supervise(ctx context.Context, s supervisor) {
 	lastErr := ""
 	for first := true; ctx.Err() == nil; first = false {
 		if !first {
 			select {
 			case <-ctx.Done():
 				return
-			case <-r.after(time.Duration(r.cfg.Input.ReopenMS) * time.Millisecond):
+			case <-s.after(s.reopen):
 			}
 		}
-		path, err := r.find(i)
+		path, err := s.find()
 		var dev Device
 		if err == nil {
-			dev, err = r.opener.Open(path, fc.Grab)
+			dev, err = s.opener.Open(path, s.grab)
 		}
 		if err != nil {
 			if msg := err.Error(); msg != lastErr { // log each new reason once, not every retry
-				log.Warn().Err(err).Msg("frame not available; the show goes on, retrying")
+				s.log.Warn().Err(err).Msg("device not available; the show goes on, retrying")
 				lastErr = msg
 			}
-			r.update(i, func(h *Health) { h.Connected, h.Err = false, err.Error() })
+			s.down(err)
 			continue
 		}
 		lastErr = ""
-		err = r.readDevice(ctx, i, dev, path, log)
+		err = s.read(dev, path)
 		dev.Close()
-		r.update(i, func(h *Health) { h.Connected, h.Err = false, fmt.Sprintf("lost: %v", err) })
+		s.down(fmt.Errorf("lost: %w", err))
 		if ctx.Err() != nil {
 			return
 		}
-		log.Error().Err(err).Str("path", path).Msg("frame vanished; its contacts are cancelled, the show goes on")
-		r.send(ctx, FrameEvent{Frame: i, Detached: true}, true)
+		s.log.Error().Err(err).Str("path", path).Msg("device vanished; the show goes on")
+		s.lost()
 	}
 }
 

@@ -34,6 +34,8 @@ type Options struct {
 	Log    zerolog.Logger
 	// Journal opens a round's journal; nil journals nothing.
 	Journal game.JournalOpener
+	// HUD shows the operator HUD (and the key help) from the start.
+	HUD bool
 	// Script is played into the loop at its ticks (show ticks, from the loop's start).
 	Script []game.TickInput
 	// ExitAfterTicks ends the run once that many ticks have been stepped (0: run until quit).
@@ -47,6 +49,26 @@ type Options struct {
 	Crosshair func() (xmm, ymm float64, label string, ok bool)
 	// Quit, if set, is asked every frame whether the app should end (calibration done).
 	Quit func() bool
+	// Keys receives every key press and release of the window, by kernel key name (KEY_SPACE):
+	// the keymap, not the window, decides what keys do.
+	Keys func(key string, pressed bool, nowUS int64)
+	// OnClose is called when the window's close button is pressed; the window stays open (a stray
+	// click must never end the show): the operator is asked to confirm.
+	OnClose func(nowUS int64)
+	// OnScore, if set, is told every ScoreEvent as the show produces it.
+	OnScore func(e game.ScoreEvent)
+	// Operator, if set, says what the operator overlay shows: selection, cursors, prompts, help
+	// and alarms.
+	Operator func(nowUS int64) OperatorView
+}
+
+// OperatorView is what the operator's keyboard state adds to the wall.
+type OperatorView struct {
+	Selected int        // selected lane
+	Cursors  [][2]int32 // per lane, the keyboard cursor in wall mm (drawn in keyboard lanes)
+	Prompt   string     // a question waiting for confirmation
+	Help     []string   // key help, shown with the HUD
+	Alarms   []string   // touch-failure alarms, always shown
 }
 
 // Feeder is a source of inputs that the app polls once per frame, on the frame goroutine: it
@@ -69,7 +91,8 @@ type App struct {
 	faces faces
 
 	hud        bool
-	quitAsk    int64 // show time of the Q press; 0: not asking
+	quit       bool
+	closeAsked bool
 	mouseDown  bool
 	mouseX     int32
 	mouseY     int32
@@ -83,6 +106,7 @@ type App struct {
 	journalErr int64
 	w, h       int
 	pushFn     func(game.Input)
+	keyBuf     []ebiten.Key
 }
 
 type faces struct {
@@ -94,7 +118,7 @@ func NewApp(opt Options) (*App, error) {
 	if opt.Config == nil || opt.Clock == nil {
 		return nil, errors.New("render: NewApp needs a Config and a Clock")
 	}
-	a := &App{opt: opt, cfg: opt.Config, log: opt.Log}
+	a := &App{opt: opt, cfg: opt.Config, log: opt.Log, hud: opt.HUD}
 	var err error
 	for _, f := range []struct {
 		dst **text.GoTextFaceSource
@@ -156,13 +180,11 @@ func (a *App) push(now int64, kind game.Kind, src game.Source, contact, x, y int
 
 // Update reads keys and the mouse, then steps the show to the tick the show clock says it is.
 func (a *App) Update() error {
-	if a.done {
+	if a.done || a.quit {
 		return ebiten.Termination
 	}
 	now := a.opt.Clock()
-	if err := a.keys(now); err != nil {
-		return err
-	}
+	a.keys(now)
 	a.mouse(now)
 	for _, f := range a.opt.Feeders {
 		f.Feed(now, a.pushFn)
@@ -195,6 +217,9 @@ func (a *App) Step(in []game.Input) {
 			Uint64("seed", r.Params().Seed).Msg("round start")
 	}
 	for _, e := range a.show.Events() {
+		if a.opt.OnScore != nil {
+			a.opt.OnScore(e)
+		}
 		a.log.Info().Uint32("round", e.Round).Int64("tick", e.Tick).Uint64("seq", e.Seq).Int("lane", e.Lane).
 			Int64("delta", e.Delta).Int64("total", e.Total).Str("reason", e.Reason).Msg("score")
 	}
@@ -204,37 +229,39 @@ func (a *App) Step(in []game.Input) {
 	}
 }
 
-func (a *App) keys(now int64) error {
-	if a.quitAsk != 0 {
-		if now-a.quitAsk > QuitConfirmUS {
-			a.quitAsk = 0
-		} else if inpututil.IsKeyJustPressed(ebiten.KeyY) {
-			a.log.Warn().Msg("quit confirmed by operator")
-			return ebiten.Termination
-		} else if len(inpututil.AppendJustPressedKeys(nil)) > 0 {
-			a.quitAsk = 0
-			return nil
+// Clock returns the show time now, in microseconds.
+func (a *App) Clock() int64 { return a.opt.Clock() }
+
+// ToggleHUD shows or hides the operator HUD.
+func (a *App) ToggleHUD() { a.hud = !a.hud }
+
+// Quit ends the show at the next frame.
+func (a *App) Quit() { a.quit = true }
+
+func (a *App) keys(now int64) {
+	if ebiten.IsWindowBeingClosed() {
+		if !a.closeAsked && a.opt.OnClose != nil {
+			a.opt.OnClose(now)
+		}
+		a.closeAsked = true
+	} else {
+		a.closeAsked = false
+	}
+	if a.opt.Keys == nil {
+		return
+	}
+	a.keyBuf = inpututil.AppendJustPressedKeys(a.keyBuf[:0])
+	for _, k := range a.keyBuf {
+		if name := KeyName(k); name != "" {
+			a.opt.Keys(name, true, now)
 		}
 	}
-	if ebiten.IsWindowBeingClosed() && a.quitAsk == 0 {
-		a.quitAsk = now
-	}
-	switch {
-	case inpututil.IsKeyJustPressed(ebiten.KeyQ):
-		a.quitAsk = now
-		a.log.Info().Msg("quit asked: Y to quit, any other key to go on")
-	case inpututil.IsKeyJustPressed(ebiten.KeySpace):
-		a.push(now, game.KindStart, game.SourceKeyboard, 0, 0, 0)
-	case inpututil.IsKeyJustPressed(ebiten.KeyP):
-		kind := game.KindPause
-		if r := a.show.Round(); r != nil && r.Phase() == game.PhasePaused {
-			kind = game.KindResume
+	a.keyBuf = inpututil.AppendJustReleasedKeys(a.keyBuf[:0])
+	for _, k := range a.keyBuf {
+		if name := KeyName(k); name != "" {
+			a.opt.Keys(name, false, now)
 		}
-		a.push(now, kind, game.SourceKeyboard, 0, 0, 0)
-	case inpututil.IsKeyJustPressed(ebiten.KeyF1):
-		a.hud = !a.hud
 	}
-	return nil
 }
 
 func (a *App) mouse(now int64) {
@@ -359,9 +386,65 @@ func (a *App) drawFrame(dst *ebiten.Image) {
 			a.drawCrosshair(dst, v, x, y, label, unit)
 		}
 	}
-	if a.quitAsk != 0 {
-		cx, cy := v.Px(a.cfg.Wall.WidthMM/2, a.cfg.Wall.HeightMM*3/4)
-		a.text(dst, "QUIT? Y / N", a.faces.bold, unit*3, cx, cy, ColAlarm, true)
+	if a.opt.Operator != nil {
+		a.drawOperator(dst, v, r, a.opt.Operator(a.opt.Clock()), unit)
+	}
+}
+
+// KeyboardLabel is the marker drawn in a lane that the keyboard drives.
+const KeyboardLabel = "KEYBOARD"
+
+// Colours of the operator overlay.
+var (
+	ColKeyboard = color.RGBA{0x30, 0xc0, 0x50, 0xff}
+	ColCursor   = color.RGBA{0xff, 0x40, 0xff, 0xff}
+	ColSelected = color.RGBA{0xff, 0xff, 0x00, 0xff}
+)
+
+func (a *App) drawOperator(dst *ebiten.Image, v View, r *game.Round, op OperatorView, unit float64) {
+	for i, l := range a.cfg.Lanes {
+		x, y := v.Px(l.XMM, l.YMM)
+		w, h := float32(v.Len(l.WidthMM)), float32(v.Len(l.HeightMM))
+		if r != nil && r.Takeover(i) {
+			vector.StrokeRect(dst, float32(x)+4, float32(y)+4, w-8, h-8, 6, ColKeyboard, false)
+			cx, cy := v.Px(l.XMM+l.WidthMM/2, l.YMM+l.HeightMM/8)
+			tw, th := text.Measure(KeyboardLabel, &text.GoTextFace{Source: a.faces.bold, Size: unit * 1.8}, 0)
+			vector.DrawFilledRect(dst, float32(cx-tw/2-unit/2), float32(cy), float32(tw+unit), float32(th), ColKeyboard, false)
+			a.text(dst, KeyboardLabel, a.faces.bold, unit*1.8, cx, cy, ColBackground, true)
+			if i < len(op.Cursors) {
+				px, py := v.Px(op.Cursors[i][0], op.Cursors[i][1])
+				arm := float32(v.Len(120))
+				vector.StrokeLine(dst, float32(px)-arm, float32(py), float32(px)+arm, float32(py), 3, ColCursor, true)
+				vector.StrokeLine(dst, float32(px), float32(py)-arm, float32(px), float32(py)+arm, 3, ColCursor, true)
+			}
+		}
+		if i == op.Selected {
+			vector.StrokeRect(dst, float32(x)+1, float32(y)+1, w-2, 4, 4, ColSelected, false)
+		}
+	}
+	cx, _ := v.Px(a.cfg.Wall.WidthMM/2, 0)
+	y := float64(v.OffY) + v.Len(a.cfg.Wall.HeightMM)/5 // below the scores, above the play
+	for _, al := range op.Alarms {
+		tw, th := text.Measure(al, &text.GoTextFace{Source: a.faces.bold, Size: unit * 1.2}, 0)
+		vector.DrawFilledRect(dst, float32(cx-tw/2-unit/2), float32(y), float32(tw+unit), float32(th), ColAlarm, false)
+		a.text(dst, al, a.faces.bold, unit*1.2, cx, y, ColText, true)
+		y += th + unit/2
+	}
+	if op.Prompt != "" {
+		_, cy := v.Px(0, a.cfg.Wall.HeightMM*3/4)
+		tw, th := text.Measure(op.Prompt, &text.GoTextFace{Source: a.faces.bold, Size: unit * 2}, 0)
+		vector.DrawFilledRect(dst, float32(cx-tw/2-unit), float32(cy-unit/2), float32(tw+2*unit), float32(th+unit), ColHUD, false)
+		a.text(dst, op.Prompt, a.faces.bold, unit*2, cx, cy, ColAlarm, true)
+	}
+	if a.hud && len(op.Help) > 0 {
+		size := unit * 0.9
+		w := float32(size * 30)
+		x := float32(v.OffX+v.Len(a.cfg.Wall.WidthMM)) - w
+		vector.DrawFilledRect(dst, x, 0, w, float32(float64(len(op.Help)+1)*size*1.3+size), ColHUD, false)
+		a.text(dst, "KEYS (from the active keymap)", a.faces.bold, size, float64(x)+size/2, size/2, ColSelected, false)
+		for i, l := range op.Help {
+			a.text(dst, l, a.faces.mono, size, float64(x)+size/2, size/2+float64(i+1)*size*1.3, ColText, false)
+		}
 	}
 }
 
@@ -456,7 +539,7 @@ func (a *App) drawHUD(dst *ebiten.Image, unit float64) {
 	for _, f := range a.opt.Feeders {
 		lines = append(lines, f.HUD()...)
 	}
-	lines = append(lines, "backend: (none configured)", "SPACE start  P pause/resume  F1 HUD  Q quit")
+	lines = append(lines, "backend: (none configured)")
 	size := unit * 0.9
 	h := float64(len(lines))*size*1.3 + size
 	vector.DrawFilledRect(dst, 0, 0, float32(size*40), float32(h), ColHUD, false)

@@ -82,16 +82,22 @@ func run(args []string) int {
 		Script:         script,
 		ExitAfterTicks: opt.ExitAfterTicks,
 		Screenshot:     opt.Screenshot,
+		HUD:            opt.HUD,
+	}
+	km, err := input.NewKeymap(cfg.Keyboard.Keymap)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: %s: %v\n", opt.Config, err)
+		return 2
+	}
+	wall, err := input.NewWall(&cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+		return 2
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var touch *touchFeeder
 	if opt.Touch || opt.Calibrate != "" {
-		wall, err := input.NewWall(&cfg)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-			return 2
-		}
 		touch = newTouchFeeder(ctx, &cfg, wall, opt.InputDir, epoch, log)
 		ropt.Feeders = append(ropt.Feeders, touch)
 	}
@@ -103,6 +109,12 @@ func run(args []string) int {
 		}
 		ropt.Feeders = append(ropt.Feeders, f)
 	}
+	operator := newOperatorFeeder(ctx, &cfg, km, wall, touch, epoch, opt.InputDir, log)
+	ropt.Feeders = append(ropt.Feeders, operator)
+	ropt.Keys = operator.windowKey
+	ropt.OnClose = operator.op.AskQuit
+	ropt.Operator = operator.view
+	ropt.OnScore = operator.onScore
 	var calib *input.Calibrator
 	if opt.Calibrate != "" {
 		if calib, err = calibrator(&cfg, opt.Calibrate); err != nil {
@@ -121,6 +133,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
 		return 2
 	}
+	operator.app = app
 	log.Info().Str("wall", cfg.Wall.ID).Int("lanes", len(cfg.Lanes)).Str("game", cfg.Round.Game).
 		Int("tick_rate", cfg.Round.TickRate).Msg("show start")
 	if err := render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen); err != nil {

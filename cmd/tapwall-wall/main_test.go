@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"os/exec"
@@ -53,7 +55,7 @@ func screenshot(t *testing.T, cfgPath, inputs string, ticks int, window string) 
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "shot.png")
 	cmd := exec.Command(filepath.Join(binDir, "tapwall"), "run", "--config", cfgPath, "--inputs", inputs,
-		"--screenshot", out, "--exit-after-ticks", strconv.Itoa(ticks), "--window", window, "--journal-dir", t.TempDir())
+		"--screenshot", out, "--exit-after-ticks", strconv.Itoa(ticks), "--window", window, "--journal-dir", t.TempDir(), "--touch=false")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -145,5 +147,161 @@ func TestScreenshotShowsDividersAndTargetsWhereTheirMillimetresMap(t *testing.T)
 	}
 	if probed < 4 {
 		t.Fatalf("only %d target probes: the scenario shows too few targets", probed)
+	}
+}
+
+// runWall runs `tapwall run` with a config and a script and returns the screenshot and the journal.
+func runWall(t *testing.T, cfgBody, script string, ticks int, extra ...string) (*image.RGBA, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfgPath, []byte(cfgBody), 0o644)
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(script), 0o644)
+	shot, jdir := filepath.Join(dir, "shot.png"), filepath.Join(dir, "journals")
+	args := append([]string{"run", "--config", cfgPath, "--inputs", in, "--screenshot", shot, "--exit-after-ticks",
+		strconv.Itoa(ticks), "--window", "400x200", "--journal-dir", jdir, "--touch=false"}, extra...)
+	cmd := exec.Command(filepath.Join(binDir, "tapwall"), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tapwall run: %v\n%s", err, stderr.String())
+	}
+	js, _ := filepath.Glob(filepath.Join(jdir, "*.jsonl"))
+	if len(js) != 1 {
+		t.Fatalf("journals %v", js)
+	}
+	f, _ := os.Open(shot)
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgba := image.NewRGBA(img.Bounds())
+	draw.Draw(rgba, rgba.Bounds(), img, image.Point{}, draw.Src)
+	return rgba, js[0]
+}
+
+func TestKeyboardLaneScreenshotAndKeyHelp(t *testing.T) {
+	const cfgBody = "[round]\ncountdown_seconds = 0\n"
+	script := `{"tick":0,"action":"start"}` + "\n" + `{"tick":1,"action":"takeover","lane":1,"on":true}` + "\n"
+	img, _ := runWall(t, cfgBody, script, 30, "--hud")
+	cfg, _ := game.ParseConfig([]byte(cfgBody), "c")
+	v := render.NewView(cfg.Wall.WidthMM, cfg.Wall.HeightMM, 400, 200)
+	// The keyboard lane has its green frame; the lane beside it has none.
+	for lane, want := range map[int]bool{1: true, 2: false} {
+		l := cfg.Lanes[lane]
+		px, py := v.Px(l.XMM, l.YMM+l.HeightMM/2)
+		found := false
+		for dx := 3; dx <= 8; dx++ {
+			found = found || near(img.RGBAAt(int(px)+dx, int(py)), render.ColKeyboard, 40)
+		}
+		if found != want {
+			t.Errorf("lane %d: keyboard frame drawn = %v, want %v", lane, found, want)
+		}
+	}
+	// The KEYBOARD label box sits in lane 1, an eighth down.
+	l := cfg.Lanes[1]
+	cx, cy := v.Px(l.XMM+l.WidthMM/2, l.YMM+l.HeightMM/8)
+	green := 0
+	for dx := -20; dx <= 20; dx++ {
+		for dy := 0; dy < 10; dy++ {
+			if near(img.RGBAAt(int(cx)+dx, int(cy)+dy), render.ColKeyboard, 40) {
+				green++
+			}
+		}
+	}
+	if green < 100 {
+		t.Errorf("KEYBOARD label: %d green pixels around (%v,%v)", green, cx, cy)
+	}
+	// The key help overlay (shown with --hud) is a dark panel with text at the right of the wall,
+	// where lane 4 would otherwise show its plain background.
+	bright, dark := 0, 0
+	for x := 300; x < 398; x++ {
+		for y := 10; y < 150; y++ {
+			c := img.RGBAAt(x, y)
+			switch {
+			case c.R > 120 && c.G > 120 && c.B > 120:
+				bright++
+			case c.R < 0x10 && c.G < 0x14 && c.B < 0x20:
+				dark++
+			}
+		}
+	}
+	if bright < 500 || dark < 4000 {
+		t.Errorf("help overlay: %d text pixels, %d panel pixels", bright, dark)
+	}
+}
+
+// TestKeyboardOnlyRoundInTheWindow drives lane 3 of a 5 s round by keyboard only (zone taps) in the
+// real window and checks the round scores what touches at the zone centres score, and that its
+// journal replays.
+func TestKeyboardOnlyRoundInTheWindow(t *testing.T) {
+	const cfgBody = "[round]\ncountdown_seconds = 0\nseconds = 5\n[targets]\nradius_mm = 400\n"
+	cfg, _ := game.ParseConfig([]byte(cfgBody), "c")
+	const lane, ticks = 2, 320
+	// Plan zone taps against the round's own challenge (a Show, as the window runs it).
+	plan := game.NewShow(&cfg, nil)
+	script := []game.TickInput{{Tick: 0, Input: game.Input{Kind: game.KindStart}},
+		{Tick: 0, Input: game.Input{Kind: game.KindTakeover, Source: game.SourceKeyboard, Lane: lane, Value: 1}}}
+	var touches []game.TickInput
+	for tick := int64(0); tick < ticks; tick++ {
+		var in []game.Input
+		for _, s := range script {
+			if s.Tick == tick {
+				in = append(in, s.Input)
+			}
+		}
+		if r := plan.Round(); r != nil && tick%5 == 0 {
+			for zone := 1; zone <= 9; zone++ {
+				x, y := game.ZoneCentre(&cfg, lane, zone)
+				for _, o := range r.Objects() {
+					ox, oy := o.Pos(r.RunTick(), r.TickRate())
+					l := cfg.Lanes[lane]
+					dx, dy := int64(x-l.XMM-ox), int64(y-l.YMM-oy)
+					if o.Taken&(1<<lane) == 0 && dx*dx+dy*dy <= int64(o.R)*int64(o.R) {
+						zt := game.Input{Kind: game.KindZoneTap, Source: game.SourceKeyboard, Lane: lane, Value: int32(zone)}
+						in = append(in, zt)
+						script = append(script, game.TickInput{Tick: tick, Input: zt})
+						id := game.KeyboardContact(lane)
+						touches = append(touches, game.TickInput{Tick: tick, Input: game.Input{Kind: game.KindDown, Contact: id, XMM: x, YMM: y}},
+							game.TickInput{Tick: tick, Input: game.Input{Kind: game.KindUp, Contact: id, XMM: x, YMM: y}})
+						break
+					}
+				}
+			}
+		}
+		plan.Step(in)
+	}
+	var b []byte
+	for _, s := range script {
+		b = append(game.AppendInputJSON(b, s.Tick, &s.Input), '\n')
+	}
+	_, journal := runWall(t, cfgBody, string(b), ticks)
+	// The same round with touches at the zone centres instead.
+	ref := game.NewShow(&cfg, nil)
+	all := append([]game.TickInput{{Tick: 0, Input: game.Input{Kind: game.KindStart}}}, touches...)
+	game.GroupByTick(all, ticks, func(_ int64, in []game.Input) { ref.Step(in) })
+	want := ref.Round().Score(lane)
+	if want == 0 {
+		t.Fatal("the touches scored nothing: the test proves nothing")
+	}
+	data, _ := os.ReadFile(journal)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var sum game.Summary
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || sum.Type != "summary" {
+		t.Fatalf("journal's last line %q: %v", lines[len(lines)-1], err)
+	}
+	if sum.Scores[lane].Score != want || strings.Count(string(data), `"action":"zone_tap"`) == 0 {
+		t.Fatalf("keyboard round scored %d, touches at the zone centres %d", sum.Scores[lane].Score, want)
+	}
+	out, err := exec.Command(filepath.Join(binDir, "tapwall"), "replay", journal).Output()
+	if err != nil {
+		t.Fatalf("replay of the window's journal: %v", err)
+	}
+	var rep game.Summary
+	json.Unmarshal(out, &rep)
+	if rep.Hash != sum.Hash {
+		t.Fatalf("replay hash %s, journal %s", rep.Hash, sum.Hash)
 	}
 }

@@ -178,7 +178,7 @@ func (c *cli) config(args []string) error {
 		_, err := c.stdout.Write(assets.DefaultConfig)
 		return err
 	case *check != "":
-		cfg, err := game.LoadConfig(*check)
+		cfg, err := loadShowConfig(*check)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,11 @@ func loadShowConfig(path string) (game.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if err := input.CheckConfig(&cfg); err != nil {
+	err = input.CheckConfig(&cfg)
+	if err == nil {
+		_, err = input.NewKeymap(cfg.Keyboard.Keymap)
+	}
+	if err != nil {
 		if path == "" {
 			path = "defaults"
 		}

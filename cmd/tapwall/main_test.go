@@ -146,7 +146,11 @@ func TestBadInputsExit2WithFileAndLine(t *testing.T) {
 		{"outside wall", "\n\n" + `{"tick":0,"kind":"down","contact":1,"x_mm":8000,"y_mm":1}`, ":3: touch at (8000, 1) mm is outside"},
 		{"decreasing tick", `{"tick":5,"action":"start"}` + "\n" + `{"tick":4,"action":"pause"}`, ":2: tick 4 comes after tick 5"},
 		{"missing position", `{"tick":0,"kind":"down","contact":1}`, `:1: a touch needs`},
-		{"unknown field", `{"tick":0,"action":"start","lane":3}`, `:1: not a valid line`},
+		{"unknown field", `{"tick":0,"action":"start","speed":3}`, `:1: not a valid line`},
+		{"argument on start", `{"tick":0,"action":"start","lane":3}`, `:1: action "start" takes no arguments`},
+		{"zone out of range", `{"tick":0,"action":"zone_tap","lane":1,"zone":10}`, `:1: zone 10: use 1..9`},
+		{"lane out of range", `{"tick":0,"action":"takeover","lane":4,"on":true}`, `:1: lane 4: the config has lanes 0..3`},
+		{"adjust without delta", `{"tick":0,"action":"adjust","lane":0}`, `:1: action "adjust" needs exactly lane,delta`},
 		{"negative tick", `{"tick":-1,"action":"start"}`, `:1: tick -1 is negative`},
 	}
 	for _, tc := range cases {

@@ -35,6 +35,7 @@ type Options struct {
 	Touch          bool
 	InputDir       string
 	Calibrate      string
+	HUD            bool
 	LogFormat      string
 	LogLevel       string
 }
@@ -59,6 +60,7 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	evemu := fs.String("evemu", "", "play evemu recordings (FILE[,FILE...], one per frame) into the show in real time (rehearsals)")
 	fs.BoolVar(&o.Touch, "touch", true, "read the configured touch frames from /dev/input (--touch=false: mouse and keyboard only)")
 	fs.StringVar(&o.InputDir, "input-dir", "/dev/input", "where the touch frames' device nodes are")
+	fs.BoolVar(&o.HUD, "hud", false, "start with the operator HUD and the key help shown (F1 toggles it)")
 	fs.StringVar(&o.Calibrate, "calibrate", "", "calibrate the named frame: crosshairs to touch, then the fit is written to --config")
 	fs.StringVar(&o.LogFormat, "log-format", "json", "log format on stderr: json or console")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn, error")

@@ -1,0 +1,167 @@
+package input
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"tapwall/game"
+)
+
+// press sends a press and a release of key at show time t.
+func press(o *Operator, key string, t int64) ([]game.Input, UI) {
+	out, ui := o.Key(KeyEvent{Key: key, Pressed: true, TimeUS: t, Source: "window"}, nil)
+	out, _ = o.Key(KeyEvent{Key: key, Pressed: false, TimeUS: t + 1, Source: "window"}, out)
+	return out, ui
+}
+
+func describeInputs(in []game.Input) string {
+	var s []string
+	for _, x := range in {
+		switch {
+		case x.Kind.IsTouch():
+			s = append(s, fmt.Sprintf("%s@%d,%d", x.Kind, x.XMM, x.YMM))
+		case x.Kind == game.KindStart || x.Kind == game.KindPause || x.Kind == game.KindResume || x.Kind == game.KindAbort:
+			s = append(s, x.Kind.String())
+		default:
+			s = append(s, fmt.Sprintf("%s(lane %d, %d)", x.Kind, x.Lane, x.Value))
+		}
+		if x.Source != game.SourceKeyboard {
+			s = append(s, "NOT-KEYBOARD")
+		}
+	}
+	return strings.Join(s, " ")
+}
+
+func TestDefaultKeymapActions(t *testing.T) {
+	cfg := game.DefaultConfig()
+	km, err := NewKeymap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each step: keys pressed in order (1 s apart) and what they must produce in total.
+	for _, tc := range []struct {
+		name string
+		keys []string
+		want string
+		ui   UI
+	}{
+		{"start", []string{"KEY_SPACE"}, "start", UINone},
+		{"pause", []string{"KEY_P"}, "pause", UINone},
+		{"hud", []string{"KEY_F1"}, "", UIToggleHUD},
+		{"abort needs confirmation", []string{"KEY_A"}, "", UINone},
+		{"abort confirmed", []string{"KEY_A", "KEY_Y"}, "abort", UINone},
+		{"abort confirmed by pressing it again", []string{"KEY_A", "KEY_A"}, "abort", UINone},
+		{"abort cancelled", []string{"KEY_A", "KEY_N", "KEY_Y"}, "", UINone},
+		{"abort dropped by a stray key", []string{"KEY_A", "KEY_Z", "KEY_Y"}, "", UINone},
+		{"quit confirmed", []string{"KEY_Q", "KEY_Y"}, "", UIQuit},
+		{"quit stray Y first", []string{"KEY_Y", "KEY_Q"}, "", UINone},
+		{"select lane 3 and take it over", []string{"KEY_3", "KEY_T"}, "takeover(lane 2, 1)", UINone},
+		{"takeover toggles back", []string{"KEY_3", "KEY_KP0", "KEY_KP0"}, "takeover(lane 2, 1) takeover(lane 2, 0)", UINone},
+		{"zone taps need keyboard mode", []string{"KEY_2", "KEY_KP7"}, "", UINone},
+		{"zone tap", []string{"KEY_2", "KEY_T", "KEY_KP7", "KEY_KP3"}, "takeover(lane 1, 1) zone_tap(lane 1, 7) zone_tap(lane 1, 3)", UINone},
+		{"cursor tap at lane centre", []string{"KEY_1", "KEY_T", "KEY_ENTER"}, "takeover(lane 0, 1) down@1000,2000 up@1000,2000", UINone},
+		{"score up confirmed", []string{"KEY_4", "KEY_KPPLUS", "KEY_Y"}, "adjust(lane 3, 1)", UINone},
+		{"score down confirmed", []string{"KEY_KPMINUS", "KEY_KPMINUS"}, "adjust(lane 0, -1)", UINone},
+		{"next game", []string{"KEY_G"}, "game(lane 0, 1)", UINone},
+		{"lane beyond the config", []string{"KEY_8", "KEY_T"}, "takeover(lane 0, 1)", UINone},
+	} {
+		o := NewOperator(&cfg, km)
+		var got []game.Input
+		var ui UI
+		for i, k := range tc.keys {
+			var u UI
+			var out []game.Input
+			out, u = press(o, k, int64(i+1)*1_000_000)
+			got = append(got, out...)
+			if u != UINone {
+				ui = u
+			}
+		}
+		if d := describeInputs(got); d != tc.want || ui != tc.ui {
+			t.Errorf("%s: keys %v gave %q ui %d, want %q ui %d", tc.name, tc.keys, d, ui, tc.want, tc.ui)
+		}
+	}
+}
+
+func TestConfirmationExpires(t *testing.T) {
+	cfg := game.DefaultConfig()
+	km, _ := NewKeymap(nil)
+	o := NewOperator(&cfg, km)
+	press(o, "KEY_A", 1_000_000)
+	if o.Prompt(2_000_000) == "" || !strings.Contains(o.Prompt(2_000_000), "ABORT") {
+		t.Fatalf("prompt %q", o.Prompt(2_000_000))
+	}
+	late := 1_000_000 + int64(cfg.Keyboard.ConfirmMS)*1000 + 1
+	if out, _ := press(o, "KEY_Y", late); len(out) != 0 || o.Prompt(late) != "" {
+		t.Fatalf("a confirmation after confirm_ms must do nothing, got %v", describeInputs(out))
+	}
+}
+
+func TestCustomKeymap(t *testing.T) {
+	cfg := game.DefaultConfig()
+	km, err := NewKeymap(map[string][]string{"start": {"f5"}, "confirm": {"KEY_KPENTER"}, "tap": {"KEY_ENTER"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := NewOperator(&cfg, km)
+	if out, _ := press(o, "KEY_F5", 1); describeInputs(out) != "start" {
+		t.Fatalf("F5: %v", describeInputs(out))
+	}
+	if out, _ := press(o, "KEY_SPACE", 2); len(out) != 0 {
+		t.Fatal("SPACE must no longer start: the override replaces the default keys")
+	}
+	press(o, "KEY_A", 3)
+	if out, _ := press(o, "KEY_KPENTER", 4); describeInputs(out) != "abort" {
+		t.Fatalf("custom confirm: %v", describeInputs(out))
+	}
+	help := strings.Join(km.Help(), "\n")
+	if !strings.Contains(help, "F5") || strings.Contains(help, "SPACE ") || !strings.Contains(help, "KP7") {
+		t.Fatalf("help is not generated from the keymap:\n%s", help)
+	}
+}
+
+func TestBadKeymapsNameTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		m    map[string][]string
+		want string
+	}{
+		{map[string][]string{"start": {"KEY_P"}}, "KEY_P is bound to both"},
+		{map[string][]string{"launch": {"KEY_L"}}, `unknown action "launch"`},
+		{map[string][]string{"start": {"KEY_BANANA"}}, `unknown key "KEY_BANANA"`},
+		{map[string][]string{"zone_5": {"KEY_SPACE"}}, "KEY_SPACE is bound to both"},
+	} {
+		_, err := NewKeymap(tc.m)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want %q", tc.m, err, tc.want)
+		}
+	}
+}
+
+func TestCursorMovesAtTheConfiguredSpeedAndStaysInTheLane(t *testing.T) {
+	cfg := game.DefaultConfig()
+	cfg.Keyboard.CursorSpeedMMS = 500
+	km, _ := NewKeymap(nil)
+	o := NewOperator(&cfg, km)
+	press(o, "KEY_2", 0)
+	x0, y0 := o.Cursor(1)
+	o.Move(1_000_000)
+	o.Key(KeyEvent{Key: "KEY_RIGHT", Pressed: true, TimeUS: 1_000_000}, nil)
+	for t := int64(1_016_667); t <= 2_000_000; t += 16_667 { // 60 frames with a 16.667 ms step
+		o.Move(t)
+	}
+	o.Key(KeyEvent{Key: "KEY_RIGHT", Pressed: false, TimeUS: 2_000_000}, nil)
+	x1, y1 := o.Cursor(1)
+	if y1 != y0 || x1-x0 < 495 || x1-x0 > 500 {
+		t.Fatalf("1 s of right arrow at 500 mm/s moved the cursor %d mm (y %d->%d)", x1-x0, y0, y1)
+	}
+	o.Key(KeyEvent{Key: "KEY_UP", Pressed: true, TimeUS: 3_000_000}, nil)
+	o.Move(3_900_000)
+	o.Move(4_800_000)
+	o.Move(5_700_000)
+	o.Move(6_600_000)
+	o.Move(7_500_000)
+	if _, y := o.Cursor(1); y != 0 {
+		t.Fatalf("cursor left the lane: y = %d", y)
+	}
+}
