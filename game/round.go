@@ -22,6 +22,10 @@ type RoundParams struct {
 	// Running starts the round running at tick 0 with no countdown (sim); otherwise it starts idle
 	// and a start action begins its countdown.
 	Running bool
+	// Countdown, when above 0, starts the round counting down at once for that many ticks: its
+	// running tick 0 is the Countdown-th tick after the one it was made in (a start command from
+	// the backend for a given show time).
+	Countdown int64
 }
 
 // Contact is a touch the round is tracking: which lane it went down in and where it is now.
@@ -80,8 +84,11 @@ func NewRound(cfg *Config, p RoundParams) (*Round, error) {
 		events:   make([]ScoreEvent, 0, 4*MaxLanes),
 		hashBuf:  make([]byte, 0, 128+MaxLanes*8+MaxContacts*16+g.MaxAlive()*48),
 	}
-	if p.Running {
+	switch {
+	case p.Running:
 		r.enterRunning()
+	case p.Countdown > 0:
+		r.phase, r.countdown = PhaseCountdown, p.Countdown
 	}
 	return r, nil
 }

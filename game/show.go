@@ -19,6 +19,7 @@ type Show struct {
 	open   JournalOpener
 	err    error
 	events []ScoreEvent
+	carry  []Input // inputs the next step of a new round starts with
 }
 
 // NewShow returns a show of cfg (validated) with no round yet; open may be nil.
@@ -80,6 +81,10 @@ func (s *Show) Step(in []Input) {
 	if s.rec == nil {
 		return
 	}
+	if len(s.carry) > 0 {
+		in = append(s.carry, in...)
+		s.carry = s.carry[:0]
+	}
 	s.rec.Step(in)
 	s.events = s.rec.r.Events()
 	if err := s.rec.Err(); err != nil && s.err == nil {
@@ -88,11 +93,51 @@ func (s *Show) Step(in []Input) {
 }
 
 func (s *Show) nextRound() {
+	s.begin(RoundParams{Wall: s.wall, Round: s.number + 1, Seed: RoundSeed(s.seed, s.number+1), Game: s.game})
+}
+
+// Schedule begins round p now, ending whatever round is in play (its journal closed), with its
+// countdown running so that its running tick 0 comes p.Countdown ticks after the next one; a
+// Countdown of 0 or less starts it running at once. It is how a backend's start command for a
+// given show time lands; later rounds are numbered after it.
+func (s *Show) Schedule(p RoundParams) error {
+	if !KnownGame(p.Game) {
+		return errUnknownGame(p.Game)
+	}
+	p.Wall = s.wall
+	if p.Countdown <= 0 {
+		p.Countdown, p.Running = 0, true
+	}
+	s.begin(p)
+	return nil
+}
+
+// SetNextRound makes the next round started with a start action number n (a restarted show
+// continues after the rounds the backend already has).
+func (s *Show) SetNextRound(n uint32) {
+	if n > 0 {
+		s.number = n - 1
+	}
+}
+
+func (s *Show) begin(p RoundParams) {
 	s.Close()
-	s.number++
-	r, err := NewRound(s.cfg, RoundParams{Wall: s.wall, Round: s.number, Seed: RoundSeed(s.seed, s.number), Game: s.game})
-	if err != nil { // the game name was checked in SetGame and the config validated: misuse
+	var prev *Round
+	if s.rec != nil {
+		prev = s.rec.r
+	}
+	s.number = p.Round
+	r, err := NewRound(s.cfg, p)
+	if err != nil { // the game name was checked and the config validated: misuse
 		panic(err)
+	}
+	s.carry = s.carry[:0]
+	if prev != nil { // a lane driven by keyboard stays so in the next round (journaled as inputs)
+		for lane := range s.cfg.Lanes {
+			if prev.Takeover(lane) {
+				s.carry = append(s.carry, Input{Kind: KindTakeover, Source: SourceKeyboard, Lane: int8(lane), Value: 1})
+			}
+		}
 	}
 	var w io.Writer
 	s.jw = nil

@@ -10,10 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"tapwall/assets"
 	"tapwall/cmd/internal/runopts"
 	"tapwall/game"
+	"tapwall/netsync"
 )
 
 // parse parses flags; a bad flag has been reported by the flag package and becomes exit 2.
@@ -56,6 +58,9 @@ func (c *cli) sim(args []string) error {
 	cfgPath := fs.String("config", "", "config file (TOML); default: the compiled-in defaults")
 	journal := fs.String("journal", "", "write the round journal (JSON Lines) to this file")
 	ticks := fs.Int64("ticks", 0, "ticks to run (default: the configured round length)")
+	bk := backendFlags(fs)
+	roundNo := fs.Uint("round", 1, "round number, part of every score's key (with --backend)")
+	flush := fs.Duration("flush-timeout", 10*time.Second, "with --backend: how long to wait for every score to be acknowledged (exit 3 if not)")
 	setLog := c.logFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -89,7 +94,17 @@ func (c *cli) sim(args []string) error {
 	if err != nil {
 		return err
 	}
-	round, err := game.NewRound(&cfg, game.RoundParams{Wall: cfg.Wall.ID, Round: 1, Seed: cfg.Round.Seed, Running: true})
+	if err := bk.check(); err != nil {
+		return err
+	}
+	if bk.wall != "" {
+		cfg.Wall.ID = bk.wall
+	}
+	bk.wall = cfg.Wall.ID
+	if *roundNo < 1 || *roundNo > 1<<31 {
+		return fmt.Errorf("--round %d: use 1 or more", *roundNo)
+	}
+	round, err := game.NewRound(&cfg, game.RoundParams{Wall: cfg.Wall.ID, Round: uint32(*roundNo), Seed: cfg.Round.Seed, Running: true})
 	if err != nil {
 		return err
 	}
@@ -110,11 +125,30 @@ func (c *cli) sim(args []string) error {
 	if err != nil {
 		return err
 	}
-	log := c.log.With().Uint32("round", 1).Str("game", cfg.Round.Game).Logger()
+	log := c.log.With().Uint32("round", uint32(*roundNo)).Str("game", cfg.Round.Game).Logger()
 	log.Info().Int("inputs", len(in)).Int64("ticks", n).Msg("sim start")
-	game.GroupByTick(in, n, func(_ int64, tick []game.Input) { rec.Step(tick) })
+	var link *backendLink
+	if bk.url != "" {
+		if link, err = bk.start(log); err != nil {
+			return err
+		}
+		defer link.stop()
+	}
+	rate := int64(cfg.Round.TickRate)
+	var linkErr error
+	game.GroupByTick(in, n, func(tick int64, ins []game.Input) {
+		rec.Step(ins)
+		if link != nil && linkErr == nil {
+			for _, e := range rec.Round().Events() {
+				linkErr = link.outbox.SubmitWait(link.ctx, netsync.Event{ScoreEvent: e, ShowUS: tick * 1_000_000 / rate})
+			}
+		}
+	})
 	if err := rec.Close(); err != nil {
 		return err
+	}
+	if linkErr != nil {
+		return fmt.Errorf("outbox: %w", linkErr)
 	}
 	if f, ok := jw.(*os.File); ok {
 		if err := f.Sync(); err != nil {
@@ -123,6 +157,15 @@ func (c *cli) sim(args []string) error {
 	}
 	sum := rec.Summary()
 	log.Info().Int64("tick", sum.Ticks).Str("hash", sum.Hash).Int("events", sum.Events).Msg("sim done")
+	if link != nil {
+		if left := link.flush(*flush); left > 0 {
+			writeJSON(c.stdout, sum)
+			fmt.Fprintf(c.stderr, "tapwall sim: %d score events not acknowledged by %s within %s; they stay in the outbox %s and are sent on the next run\n",
+				left, bk.url, *flush, bk.outbox)
+			return errExit{exitNotAcked}
+		}
+		log.Info().Int("events", sum.Events).Msg("every score acknowledged by the backend")
+	}
 	return writeJSON(c.stdout, sum)
 }
 

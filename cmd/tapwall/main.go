@@ -2,7 +2,8 @@
 // replays rounds, prints and checks configs, and starts the wall window (tapwall-wall) with `run`.
 // It never links Ebiten, so it builds with CGO_ENABLED=0 and works without a display.
 //
-// Exit codes: 0 success, 1 replay mismatch, 2 bad usage, config, input or environment.
+// Exit codes: 0 success, 1 replay mismatch, 2 bad usage, config, input or environment, 3 scores
+// not acknowledged by the backend in time (sim --backend).
 package main
 
 import (
@@ -22,6 +23,7 @@ const (
 	exitOK       = 0
 	exitMismatch = 1
 	exitBad      = 2
+	exitNotAcked = 3
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,7 +45,8 @@ Usage:
   tapwall version                print the version
   tapwall help                   this text; "tapwall CMD -h" shows a command's flags
 
-Exit codes: 0 ok, 1 replay mismatch, 2 bad usage, config, input or environment.
+Exit codes: 0 ok, 1 replay mismatch, 2 bad usage, config, input or environment,
+3 scores not acknowledged by the backend within --flush-timeout.
 `
 
 // cli carries what every command needs; tests run commands in-process through it.

@@ -1,0 +1,172 @@
+// Command scorehub is the reference scoring backend for tapwall walls: it stores every score event
+// durably (bbolt, fsync on commit), acknowledges only what is committed, drops duplicates, refuses
+// gaps, and serves live totals, health, metrics and a live page. Show developers run it, test
+// against it and copy it.
+//
+//	scorehub --listen 127.0.0.1:8090 --db scores.db [--token T] [--cert F --key F]
+//	scorehub start-round --wall W --at +5s --game G --seed N [--server URL] [--token T] [--round R]
+//
+// Exit codes: 0 success, 1 runtime failure, 2 bad usage or environment.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tapwall/netsync"
+)
+
+func main() {
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000000Z07:00"
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "start-round" {
+		os.Exit(startRound(args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(serve(args, os.Stderr))
+}
+
+func logger(format string, w io.Writer) (zerolog.Logger, error) {
+	switch format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	default:
+		return zerolog.Nop(), fmt.Errorf("--log-format %q: use json or console", format)
+	}
+	return zerolog.New(w).With().Timestamp().Logger(), nil
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scorehub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (localhost unless told otherwise)")
+	db := fs.String("db", "", "store file (bbolt); required")
+	token := fs.String("token", "", "token every wall must present (and POST /api/start)")
+	cert := fs.String("cert", "", "TLS certificate (PEM) for wss:// and https://")
+	key := fs.String("key", "", "TLS key (PEM)")
+	format := fs.String("log-format", "json", "log format on stderr: json or console")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: scorehub --listen ADDR --db PATH [--token T] [--cert F --key F]\n       scorehub start-round -h\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log, err := logger(*format, stderr)
+	if err != nil || *db == "" || (*cert == "") != (*key == "") {
+		if err != nil {
+			fmt.Fprintln(stderr, "scorehub:", err)
+		}
+		fs.Usage()
+		return 2
+	}
+	store, err := netsync.OpenStore(*db)
+	if err != nil {
+		fmt.Fprintln(stderr, "scorehub:", err)
+		return 2
+	}
+	defer store.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "scorehub:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hub := netsync.NewHub(store, netsync.HubConfig{Token: *token, Log: log})
+	done := make(chan struct{})
+	go func() { hub.Run(ctx); close(done) }()
+	srv := &http.Server{Handler: hub.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	log.Info().Str("listen", ln.Addr().String()).Str("db", *db).Bool("tls", *cert != "").Bool("token", *token != "").Msg("scorehub listening")
+	if *cert != "" {
+		err = srv.ServeTLS(ln, *cert, *key)
+	} else {
+		err = srv.Serve(ln)
+	}
+	<-done
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error().Err(err).Msg("server failed")
+		return 1
+	}
+	log.Info().Msg("scorehub stopped")
+	return 0
+}
+
+func startRound(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("start-round", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "http://127.0.0.1:8090", "the running scorehub")
+	wall := fs.String("wall", "", "wall id; required")
+	at := fs.String("at", "+5s", "show time of the round's tick 0: +DURATION from now, or Unix microseconds")
+	gameName := fs.String("game", "targets", "game: targets or rain")
+	seed := fs.Uint64("seed", 1, "round seed")
+	round := fs.Uint("round", 0, "round number (0: the next after the highest stored for the wall)")
+	token := fs.String("token", "", "the scorehub's token")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var atUS int64
+	if d, ok := strings.CutPrefix(*at, "+"); ok {
+		dur, err := time.ParseDuration(d)
+		if err != nil {
+			fmt.Fprintf(stderr, "scorehub start-round: --at %q: %v\n", *at, err)
+			return 2
+		}
+		atUS = time.Now().Add(dur).UnixMicro()
+	} else if v, err := strconv.ParseInt(*at, 10, 64); err == nil {
+		atUS = v
+	} else {
+		fmt.Fprintf(stderr, "scorehub start-round: --at %q: give +5s or Unix microseconds\n", *at)
+		return 2
+	}
+	if *wall == "" {
+		fmt.Fprintln(stderr, "scorehub start-round: --wall is required")
+		return 2
+	}
+	body, _ := json.Marshal(netsync.StartRequest{Wall: *wall, Round: uint32(*round), Game: *gameName, Seed: *seed, AtUS: atUS})
+	req, _ := http.NewRequest("POST", strings.TrimSuffix(*server, "/")+"/api/start", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if *token != "" {
+		req.Header.Set("Authorization", "Bearer "+*token)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		fmt.Fprintln(stderr, "scorehub start-round:", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "scorehub start-round: %s: %s", resp.Status, b)
+		return 1
+	}
+	stdout.Write(b)
+	return 0
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"tapwall/netsync"
+)
+
+// backendOpts are the flags that connect a command to the scoring backend.
+type backendOpts struct {
+	url, wall, token, outbox, ca string
+}
+
+func backendFlags(fs *flag.FlagSet) *backendOpts {
+	b := &backendOpts{}
+	fs.StringVar(&b.url, "backend", "", "scoring backend, ws://HOST:PORT/ws or wss://...")
+	fs.StringVar(&b.wall, "wall", "", "wall id sent to the backend (default: the config's wall.id)")
+	fs.StringVar(&b.token, "token", "", "the backend's token")
+	fs.StringVar(&b.outbox, "outbox", "outbox", "directory of the durable score outbox")
+	fs.StringVar(&b.ca, "backend-ca", "", "PEM certificate to trust for a wss:// backend with its own certificate")
+	return b
+}
+
+func (b *backendOpts) check() error {
+	if b.url == "" {
+		return nil
+	}
+	u, err := url.Parse(b.url)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return fmt.Errorf("--backend %q: give ws://HOST:PORT/ws or wss://HOST:PORT/ws", b.url)
+	}
+	if b.outbox == "" {
+		return fmt.Errorf("--outbox: a backend needs an outbox directory")
+	}
+	return nil
+}
+
+func (b *backendOpts) tlsConfig() (*tls.Config, error) {
+	if b.ca == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(b.ca)
+	if err != nil {
+		return nil, fmt.Errorf("--backend-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--backend-ca %s: no PEM certificate in it", b.ca)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// backendLink is a running outbox and client.
+type backendLink struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	outbox *netsync.Outbox
+	client *netsync.Client
+	wg     sync.WaitGroup
+}
+
+func (b *backendOpts) start(log zerolog.Logger) (*backendLink, error) {
+	tc, err := b.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	ob, err := netsync.OpenOutbox(b.outbox, 0, log)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := netsync.NewClient(netsync.ClientConfig{URL: b.url, Wall: b.wall, Token: b.token, Outbox: ob, Log: log, TLS: tc})
+	if err != nil {
+		return nil, err
+	}
+	l := &backendLink{outbox: ob, client: cl}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.wg.Add(2)
+	go func() { defer l.wg.Done(); ob.Run(l.ctx) }()
+	go func() { defer l.wg.Done(); cl.Run(l.ctx) }()
+	return l, nil
+}
+
+// flush waits until every event is acknowledged or timeout passes; it returns how many are left.
+func (l *backendLink) flush(timeout time.Duration) int {
+	ctx, cancel := context.WithTimeout(l.ctx, timeout)
+	defer cancel()
+	return l.outbox.WaitAcked(ctx)
+}
+
+func (l *backendLink) stop() {
+	l.cancel()
+	l.wg.Wait()
+	l.outbox.Close()
+}

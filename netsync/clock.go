@@ -1,0 +1,52 @@
+package netsync
+
+import "sync"
+
+// ClockSamples is how many time-sync samples the estimate keeps: at one a second, the last minute,
+// enough for a low-delay sample to be among them whatever the network's mood.
+const ClockSamples = 64
+
+// ClockSync estimates the offset between the local clock and the backend's show clock from
+// NTP-style exchanges (four timestamps), trusting the exchanges with the lowest round-trip delay:
+// their one-way delays are the most nearly symmetric, so their offsets are the most accurate.
+// Safe for concurrent use.
+type ClockSync struct {
+	mu      sync.Mutex
+	samples [ClockSamples]clockSample
+	n       int
+	next    int
+}
+
+type clockSample struct{ offset, delay int64 }
+
+// Add records one exchange: t1 local send, t2 backend receipt, t3 backend send, t4 local receipt
+// (microseconds). Exchanges with a negative delay (a clock jumped) are ignored.
+func (c *ClockSync) Add(t1, t2, t3, t4 int64) {
+	delay := (t4 - t1) - (t3 - t2)
+	if delay < 0 {
+		return
+	}
+	offset := ((t2 - t1) + (t3 - t4)) / 2
+	c.mu.Lock()
+	c.samples[c.next] = clockSample{offset, delay}
+	c.next = (c.next + 1) % ClockSamples
+	c.n = min(c.n+1, ClockSamples)
+	c.mu.Unlock()
+}
+
+// Offset returns the estimated show clock minus local clock, the round-trip delay of the sample it
+// comes from, and whether there is any sample yet. Show time = local time + offset.
+func (c *ClockSync) Offset() (offset, delay int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return 0, 0, false
+	}
+	best := c.samples[0]
+	for _, s := range c.samples[1:c.n] {
+		if s.delay < best.delay {
+			best = s
+		}
+	}
+	return best.offset, best.delay, true
+}
