@@ -140,3 +140,8 @@ func (l *Loop) Dropped() int64 { return l.dropped }
 
 // Queued returns how many inputs wait for their tick.
 func (l *Loop) Queued() int { return len(l.queue) }
+
+// CountdownTo returns the countdown, in ticks, that makes a round scheduled now (it begins in the
+// next tick stepped) run its tick 0 in the tick that show time tUS falls in: what a start command
+// for show time T needs. It is 0 or less when T has passed.
+func (l *Loop) CountdownTo(tUS int64) int64 { return l.TickAt(tUS) - l.next }

@@ -47,6 +47,8 @@ type ClientConfig struct {
 	SyncEvery time.Duration
 	// TLS configures wss:// (a CA to trust, for a backend with its own certificate).
 	TLS *tls.Config
+	// OnAck, if set, is called by the reader goroutine for every acknowledgement received.
+	OnAck func(wall string, round uint32, seq uint64)
 }
 
 // Status is the link's state for the HUD.
@@ -212,6 +214,9 @@ func (c *Client) read(conn *websocket.Conn, resend chan<- struct{}) error {
 		case TypeAck:
 			if m.Wall == c.cfg.Wall {
 				c.cfg.Outbox.Ack(m.Wall, m.Round, m.Seq)
+				if c.cfg.OnAck != nil {
+					c.cfg.OnAck(m.Wall, m.Round, m.Seq)
+				}
 			}
 		case TypeTimeResp:
 			c.clock.Add(m.T1, m.T2, m.T3, c.cfg.Local())

@@ -50,3 +50,10 @@ func (c *ClockSync) Offset() (offset, delay int64, ok bool) {
 	}
 	return best.offset, best.delay, true
 }
+
+// Samples returns how many samples the estimate holds.
+func (c *ClockSync) Samples() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}

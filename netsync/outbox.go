@@ -524,3 +524,17 @@ func (o *Outbox) Close() error {
 	}
 	return nil
 }
+
+// LastSeq returns the highest seq of wall's round the outbox holds durably or has seen
+// acknowledged: a restarted producer continues after it.
+func (o *Outbox) LastSeq(wall string, round uint32) uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := o.acked[ackKey(wall, round)]
+	for _, p := range o.pend {
+		if p.Wall == wall && p.Round == round {
+			m = max(m, p.Seq)
+		}
+	}
+	return m
+}

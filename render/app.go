@@ -539,7 +539,9 @@ func (a *App) drawHUD(dst *ebiten.Image, unit float64) {
 	for _, f := range a.opt.Feeders {
 		lines = append(lines, f.HUD()...)
 	}
-	lines = append(lines, "backend: (none configured)")
+	if len(a.opt.Feeders) == 0 {
+		lines = append(lines, "no touch frames, recordings or backend")
+	}
 	size := unit * 0.9
 	h := float64(len(lines))*size*1.3 + size
 	vector.DrawFilledRect(dst, 0, 0, float32(size*40), float32(h), ColHUD, false)

@@ -109,12 +109,33 @@ func run(args []string) int {
 		}
 		ropt.Feeders = append(ropt.Feeders, f)
 	}
+	var backend *backendFeeder
+	if opt.Backend != "" {
+		wallID := opt.Wall
+		if wallID == "" {
+			wallID = cfg.Wall.ID
+		}
+		cfg.Wall.ID = wallID
+		backend, err = newBackendFeeder(ctx, opt.Backend, wallID, opt.Token, opt.Outbox, opt.BackendCA,
+			ropt.Clock, log)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+			return 2
+		}
+		ropt.Feeders = append(ropt.Feeders, backend)
+	}
 	operator := newOperatorFeeder(ctx, &cfg, km, wall, touch, epoch, opt.InputDir, log)
 	ropt.Feeders = append(ropt.Feeders, operator)
 	ropt.Keys = operator.windowKey
 	ropt.OnClose = operator.op.AskQuit
 	ropt.Operator = operator.view
 	ropt.OnScore = operator.onScore
+	if backend != nil {
+		ropt.OnScore = func(e game.ScoreEvent) {
+			operator.onScore(e)
+			backend.onScore(e)
+		}
+	}
 	var calib *input.Calibrator
 	if opt.Calibrate != "" {
 		if calib, err = calibrator(&cfg, opt.Calibrate); err != nil {
@@ -134,9 +155,18 @@ func run(args []string) int {
 		return 2
 	}
 	operator.app = app
+	if backend != nil {
+		backend.app = app
+		// A restarted show numbers its rounds after those the outbox has seen, so no key repeats.
+		app.Show().SetNextRound(backend.outbox.MaxRound(cfg.Wall.ID) + 1)
+	}
 	log.Info().Str("wall", cfg.Wall.ID).Int("lanes", len(cfg.Lanes)).Str("game", cfg.Round.Game).
 		Int("tick_rate", cfg.Round.TickRate).Msg("show start")
-	if err := render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen); err != nil {
+	err = render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen)
+	if backend != nil {
+		backend.close()
+	}
+	if err != nil {
 		log.Error().Err(err).Msg("window ended with an error")
 		return 1
 	}

@@ -19,7 +19,7 @@ const (
 )
 
 // Synopsis is the one-line usage of `tapwall run`.
-const Synopsis = "tapwall run [--config F] [--window WxH] [--fullscreen] [--evemu F[,F...]] [--inputs F --screenshot OUT.png --exit-after-ticks N]"
+const Synopsis = "tapwall run [--config F] [--window WxH] [--fullscreen] [--evemu F[,F...]] [--backend ws://HOST:PORT/ws --wall ID [--token T] [--outbox DIR]] [--inputs F --screenshot OUT.png --exit-after-ticks N]"
 
 // Options are the parsed flags of `tapwall run`.
 type Options struct {
@@ -36,6 +36,11 @@ type Options struct {
 	InputDir       string
 	Calibrate      string
 	HUD            bool
+	Backend        string
+	Wall           string
+	Token          string
+	Outbox         string
+	BackendCA      string
 	LogFormat      string
 	LogLevel       string
 }
@@ -60,6 +65,11 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	evemu := fs.String("evemu", "", "play evemu recordings (FILE[,FILE...], one per frame) into the show in real time (rehearsals)")
 	fs.BoolVar(&o.Touch, "touch", true, "read the configured touch frames from /dev/input (--touch=false: mouse and keyboard only)")
 	fs.StringVar(&o.InputDir, "input-dir", "/dev/input", "where the touch frames' device nodes are")
+	fs.StringVar(&o.Backend, "backend", "", "scoring backend, ws://HOST:PORT/ws or wss://...: every score streams there")
+	fs.StringVar(&o.Wall, "wall", "", "wall id sent to the backend (default: the config's wall.id)")
+	fs.StringVar(&o.Token, "token", "", "the backend's token")
+	fs.StringVar(&o.Outbox, "outbox", "outbox", "directory of the durable score outbox")
+	fs.StringVar(&o.BackendCA, "backend-ca", "", "PEM certificate to trust for a wss:// backend with its own certificate")
 	fs.BoolVar(&o.HUD, "hud", false, "start with the operator HUD and the key help shown (F1 toggles it)")
 	fs.StringVar(&o.Calibrate, "calibrate", "", "calibrate the named frame: crosshairs to touch, then the fit is written to --config")
 	fs.StringVar(&o.LogFormat, "log-format", "json", "log format on stderr: json or console")
@@ -72,6 +82,9 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	}
 	if o.Calibrate != "" && o.Config == "" {
 		return o, fmt.Errorf("--calibrate needs --config F: the fit is written into that file")
+	}
+	if o.Backend != "" && !strings.HasPrefix(o.Backend, "ws://") && !strings.HasPrefix(o.Backend, "wss://") {
+		return o, fmt.Errorf("--backend %q: give ws://HOST:PORT/ws or wss://HOST:PORT/ws", o.Backend)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
