@@ -22,5 +22,5 @@ for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' -r --include='*_test.go' . | 
   CGO_ENABLED=0 go test -run '^$' -fuzz "^$target\$" -fuzztime 10s "$pkg"
 done
 
-echo "== benchmarks, one pass each (figures: go test -bench . -benchmem ./game/ ./input/)"
-CGO_ENABLED=0 go test -run '^$' -bench . -benchtime 1x ./game/... ./input/...
+echo "== benchmarks, one pass each (figures: go test -bench . -benchmem ./game/ ./input/ ./netsync/)"
+CGO_ENABLED=0 go test -run '^$' -bench . -benchtime 1x ./game/... ./input/... ./netsync/...
