@@ -95,3 +95,38 @@ func TestAdjustIsAnOperatorScoreEvent(t *testing.T) {
 		t.Fatalf("events %+v", e)
 	}
 }
+
+func TestScheduledRoundAndTakeoverCarriesOver(t *testing.T) {
+	cfg := laneConfig(t, 4, "targets")
+	cfg.Round.Seconds = 1
+	s := NewShow(&cfg, nil)
+	s.Step([]Input{{Kind: KindStart}})
+	s.Step([]Input{{Kind: KindTakeover, Source: SourceKeyboard, Lane: 2, Value: 1}})
+	if err := s.Schedule(RoundParams{Round: 9, Game: "rain", Seed: 5, Countdown: 30}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Round()
+	if r.Params().Round != 9 || r.Params().Wall != cfg.Wall.ID || r.Phase() != PhaseCountdown || r.GameName() != "rain" {
+		t.Fatalf("scheduled %+v %v", r.Params(), r.Phase())
+	}
+	for i := 0; i < 29; i++ {
+		s.Step(nil)
+	}
+	if r.Phase() != PhaseCountdown || !r.Takeover(2) || r.Takeover(1) {
+		t.Fatalf("after 29 ticks: %v, takeover lane 2 %v: a keyboard lane stays so in the next round", r.Phase(), r.Takeover(2))
+	}
+	s.Step(nil)
+	if r.Phase() != PhaseRunning || r.RunTick() != 0 {
+		t.Fatalf("after 30 ticks: %v run tick %d: tick 0 must come with the countdown's last tick", r.Phase(), r.RunTick())
+	}
+	for r.Phase() == PhaseRunning {
+		s.Step(nil)
+	}
+	s.Step([]Input{{Kind: KindStart}})
+	if s.Round().Params().Round != 10 {
+		t.Fatalf("next round numbered %d, want 10 (after the scheduled 9)", s.Round().Params().Round)
+	}
+	if err := s.Schedule(RoundParams{Round: 11, Game: "pong"}); err == nil {
+		t.Fatal("an unknown game must be refused")
+	}
+}

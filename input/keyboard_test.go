@@ -1,9 +1,13 @@
 package input
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"tapwall/game"
 )
@@ -163,5 +167,46 @@ func TestCursorMovesAtTheConfiguredSpeedAndStaysInTheLane(t *testing.T) {
 	o.Move(7_500_000)
 	if _, y := o.Cursor(1); y != 0 {
 		t.Fatalf("cursor left the lane: y = %d", y)
+	}
+}
+
+func TestDeskKeyboardThroughEvdev(t *testing.T) {
+	op := newFakeOpener()
+	var info DeviceInfo
+	info.Name = "Desk Keypad"
+	op.plug("/dev/input/event2", info)
+	fa := &fakeAfter{waits: make(chan time.Duration, 16), fire: make(chan time.Time)}
+	kr := NewKeyReader([]string{"Desk Keypad"}, false, 250*time.Millisecond, ReaderOptions{Opener: op, Log: zerolog.Nop(), After: fa.after, EpochUS: 1_000_000})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { kr.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitOpen := time.After(5 * time.Second)
+	select {
+	case <-op.opened:
+	case <-waitOpen:
+		t.Fatal("keypad never opened")
+	}
+	const kp7, space = 71, 57
+	op.write(t, "/dev/input/event2", []RawEvent{
+		{1_500_000, EvKey, kp7, 1}, {1_500_000, EvSyn, SynReport, 0},
+		{1_600_000, EvKey, kp7, 2}, // autorepeat: ignored
+		{1_700_000, EvKey, kp7, 0}, {1_800_000, EvKey, space, 1},
+	})
+	var got []string
+	for len(got) < 3 {
+		select {
+		case ev := <-kr.Events():
+			got = append(got, fmt.Sprintf("%s %v %d %s", ev.Key, ev.Pressed, ev.TimeUS, ev.Source))
+		case <-time.After(5 * time.Second):
+			t.Fatalf("key events %v", got)
+		}
+	}
+	want := "KEY_KP7 true 500000 Desk Keypad|KEY_KP7 false 700000 Desk Keypad|KEY_SPACE true 800000 Desk Keypad"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("got %v\nwant %s", got, want)
+	}
+	if !kr.Connected()["Desk Keypad"] {
+		t.Fatal("keypad not shown as connected")
 	}
 }

@@ -199,7 +199,9 @@ func supervise(ctx context.Context, s supervisor) {
 			continue
 		}
 		lastErr = ""
+		stop := context.AfterFunc(ctx, func() { dev.Close() }) // a blocked Read ends with the context
 		err = s.read(dev, path)
+		stop()
 		dev.Close()
 		s.down(fmt.Errorf("lost: %w", err))
 		if ctx.Err() != nil {
@@ -211,8 +213,6 @@ func supervise(ctx context.Context, s supervisor) {
 }
 
 func (r *Reader) readDevice(ctx context.Context, i int, dev Device, path string, log zerolog.Logger) error {
-	stop := context.AfterFunc(ctx, func() { dev.Close() })
-	defer stop()
 	info := dev.Info()
 	dec, err := NewDecoder(info, r.wall.DecoderConfig(i))
 	if err != nil {

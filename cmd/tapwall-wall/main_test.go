@@ -151,7 +151,7 @@ func TestScreenshotShowsDividersAndTargetsWhereTheirMillimetresMap(t *testing.T)
 }
 
 // runWall runs `tapwall run` with a config and a script and returns the screenshot and the journal.
-func runWall(t *testing.T, cfgBody, script string, ticks int, extra ...string) (*image.RGBA, string) {
+func runWall(t *testing.T, cfgBody, script string, ticks int, extra ...string) (*image.RGBA, string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "c.toml")
@@ -179,13 +179,25 @@ func runWall(t *testing.T, cfgBody, script string, ticks int, extra ...string) (
 	}
 	rgba := image.NewRGBA(img.Bounds())
 	draw.Draw(rgba, rgba.Bounds(), img, image.Point{}, draw.Src)
-	return rgba, js[0]
+	return rgba, js[0], stderr.String()
 }
 
 func TestKeyboardLaneScreenshotAndKeyHelp(t *testing.T) {
 	const cfgBody = "[round]\ncountdown_seconds = 0\n"
-	script := `{"tick":0,"action":"start"}` + "\n" + `{"tick":1,"action":"takeover","lane":1,"on":true}` + "\n"
-	img, _ := runWall(t, cfgBody, script, 30, "--hud")
+	script := `{"tick":0,"action":"start"}` + "\n" + `{"tick":1,"action":"takeover","lane":1,"on":true}` + "\n" +
+		`{"tick":2,"action":"adjust","lane":1,"delta":5}` + "\n" + `{"tick":3,"action":"adjust","lane":1,"delta":-2}` + "\n"
+	img, _, logs := runWall(t, cfgBody, script, 30, "--hud")
+	// Adjustments are logged with before and after.
+	var adj []map[string]any
+	for _, l := range strings.Split(logs, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["message"] == "score adjusted by operator" {
+			adj = append(adj, m)
+		}
+	}
+	if len(adj) != 2 || adj[0]["before"] != 0.0 || adj[0]["after"] != 5.0 || adj[1]["before"] != 5.0 || adj[1]["after"] != 3.0 || adj[1]["lane"] != 1.0 {
+		t.Fatalf("adjustment logs %v", adj)
+	}
 	cfg, _ := game.ParseConfig([]byte(cfgBody), "c")
 	v := render.NewView(cfg.Wall.WidthMM, cfg.Wall.HeightMM, 400, 200)
 	// The keyboard lane has its green frame; the lane beside it has none.
@@ -277,7 +289,7 @@ func TestKeyboardOnlyRoundInTheWindow(t *testing.T) {
 	for _, s := range script {
 		b = append(game.AppendInputJSON(b, s.Tick, &s.Input), '\n')
 	}
-	_, journal := runWall(t, cfgBody, string(b), ticks)
+	_, journal, _ := runWall(t, cfgBody, string(b), ticks)
 	// The same round with touches at the zone centres instead.
 	ref := game.NewShow(&cfg, nil)
 	all := append([]game.TickInput{{Tick: 0, Input: game.Input{Kind: game.KindStart}}}, touches...)

@@ -169,10 +169,14 @@ func TestBadConfigExit2NamingTheKey(t *testing.T) {
 		{"[round]\ntick_rate = 5\n", "round.tick_rate"},
 		{"[round]\ngmae = \"rain\"\n", `"round.gmae"`},
 		{"[[lanes]]\nname=\"a\"\nx_mm=7000\nwidth_mm=2000\nheight_mm=4000\n", "lanes[0].x_mm"},
+		{"[keyboard.keymap]\nstart = [\"KEY_P\"]\n", "key KEY_P is bound to both"},
+		{"[keyboard.keymap]\nstart = [\"KEY_NOPE\"]\n", `unknown key "KEY_NOPE"`},
+		{"[keyboard.keymap]\nfly = [\"KEY_F\"]\n", `unknown action "fly"`},
+		{"[[frames]]\nname = \"f\"\nwidth_mm = 100\nheight_mm = 100\nrotation = 45\n", "frames[0].rotation"},
 	} {
 		p := filepath.Join(dir, "c.toml")
 		os.WriteFile(p, []byte(tc.body), 0o644)
-		for _, args := range [][]string{{"sim", "--inputs", goldenInputs, "--config", p}, {"config", "--check", p}} {
+		for _, args := range [][]string{{"trace", "--evemu", "../../input/testdata/recordings/handmade_protoB.evemu", "--config", p}, {"config", "--check", p}} {
 			out, stderr, code := tapwall(t, nil, args...)
 			if code != 2 || out != "" || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, p) {
 				t.Errorf("%v with %q: exit %d, stderr %q; want exit 2 naming %s and the file", args, tc.body, code, stderr, tc.want)
