@@ -84,6 +84,9 @@ type KeyboardConfig struct {
 	Grab bool `toml:"grab" json:"grab"`
 	// Keymap maps an action to its keys (kernel names such as "KEY_SPACE", "KEY_KP7").
 	Keymap map[string][]string `toml:"keymap" json:"keymap,omitempty"`
+	// SourceKeymaps overrides the keymap further for one keyboard, by its device name ("window"
+	// is the wall window's keyboard).
+	SourceKeymaps map[string]map[string][]string `toml:"source_keymaps" json:"source_keymaps,omitempty"`
 }
 
 // InputConfig tunes the touch path: seams between frames, merging, filters and lane routing.
@@ -243,6 +246,9 @@ func ParseConfig(data []byte, name string) (Config, error) {
 	}
 	if len(c.Keyboard.Keymap) == 0 {
 		c.Keyboard.Keymap = nil
+	}
+	if len(c.Keyboard.SourceKeymaps) == 0 {
+		c.Keyboard.SourceKeymaps = nil
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))

@@ -98,22 +98,27 @@ func KeyCodeName(c uint16) string { return evdev.KEYToString[evdev.EvCode(c)] }
 
 // NewKeymap builds the keymap: the defaults with the actions in overrides replaced. An unknown
 // action, an unknown key or a key bound to two actions is an error naming it.
-func NewKeymap(overrides map[string][]string) (*Keymap, error) {
+func NewKeymap(overrides map[string][]string) (*Keymap, error) { return newKeymap(overrides) }
+
+// newKeymap applies layers of overrides in order over the defaults.
+func newKeymap(layers ...map[string][]string) (*Keymap, error) {
 	known := map[Action]bool{}
 	for _, h := range actionHelp {
 		known[h.a] = true
 	}
 	merged := DefaultKeymap()
-	names := make([]string, 0, len(overrides))
-	for a := range overrides {
-		names = append(names, a)
-	}
-	sort.Strings(names)
-	for _, a := range names {
-		if !known[Action(a)] {
-			return nil, fmt.Errorf("%w: keyboard.keymap: unknown action %q: use one of %s", ErrConfig, a, strings.Join(ActionNames(), ", "))
+	for _, overrides := range layers {
+		names := make([]string, 0, len(overrides))
+		for a := range overrides {
+			names = append(names, a)
 		}
-		merged[a] = overrides[a]
+		sort.Strings(names)
+		for _, a := range names {
+			if !known[Action(a)] {
+				return nil, fmt.Errorf("%w: keyboard.keymap: unknown action %q: use one of %s", ErrConfig, a, strings.Join(ActionNames(), ", "))
+			}
+			merged[a] = overrides[a]
+		}
 	}
 	km := &Keymap{byKey: map[string]Action{}, keys: map[Action][]string{}}
 	for _, h := range actionHelp { // in a fixed order, so errors do not depend on map order
@@ -197,6 +202,7 @@ type Adjustment struct {
 // concurrent use: the frame goroutine owns it.
 type Operator struct {
 	km       *Keymap
+	bySource map[string]*Keymap // keyboards with a keymap of their own
 	cfg      *game.Config
 	selected int
 	cursor   [game.MaxLanes][2]int32
@@ -215,9 +221,28 @@ type Operator struct {
 	Adjusted func(Adjustment)
 }
 
-// NewOperator returns the operator keyboard logic for cfg with keymap km.
+// OperatorFor builds the operator keyboard logic from cfg's [keyboard]: its keymap, and a keymap
+// per keyboard from keyboard.source_keymaps (each over the common one). A bad keymap is an error
+// naming the keyboard and the key.
+func OperatorFor(cfg *game.Config) (*Operator, error) {
+	km, err := newKeymap(cfg.Keyboard.Keymap)
+	if err != nil {
+		return nil, err
+	}
+	o := NewOperator(cfg, km)
+	for src, m := range cfg.Keyboard.SourceKeymaps {
+		skm, err := newKeymap(cfg.Keyboard.Keymap, m)
+		if err != nil {
+			return nil, fmt.Errorf("keyboard.source_keymaps.%q: %w", src, err)
+		}
+		o.bySource[src] = skm
+	}
+	return o, nil
+}
+
+// NewOperator returns the operator keyboard logic for cfg with keymap km for every keyboard.
 func NewOperator(cfg *game.Config, km *Keymap) *Operator {
-	o := &Operator{km: km, cfg: cfg}
+	o := &Operator{km: km, cfg: cfg, bySource: map[string]*Keymap{}}
 	for i, l := range cfg.Lanes {
 		o.cursor[i] = [2]int32{l.XMM + l.WidthMM/2, l.YMM + l.HeightMM/2}
 	}
@@ -281,7 +306,11 @@ func (o *Operator) input(k game.Kind, lane int, value int32, ev KeyEvent) game.I
 // Key handles one key event, appending the game inputs it causes to out; ui says what the window
 // must do. Releases only stop cursor motion; presses of unbound keys cancel a pending question.
 func (o *Operator) Key(ev KeyEvent, out []game.Input) ([]game.Input, UI) {
-	a, bound := o.km.Action(ev.Key)
+	km := o.km
+	if skm, ok := o.bySource[ev.Source]; ok {
+		km = skm
+	}
+	a, bound := km.Action(ev.Key)
 	if dir := cursorDir(a); dir >= 0 {
 		o.Move(ev.TimeUS)
 		o.held[dir] = ev.Pressed

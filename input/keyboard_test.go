@@ -210,3 +210,30 @@ func TestDeskKeyboardThroughEvdev(t *testing.T) {
 		t.Fatal("keypad not shown as connected")
 	}
 }
+
+func TestPerSourceKeymap(t *testing.T) {
+	cfg := game.DefaultConfig()
+	cfg.Keyboard.Keymap = map[string][]string{"start": {"KEY_F5"}}
+	cfg.Keyboard.SourceKeymaps = map[string]map[string][]string{"Desk Keypad": {"start": {"KEY_KPDOT"}, "zone_5": {"KEY_KP5", "KEY_5"}, "lane_5": {}}}
+	o, err := OperatorFor(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(src, k string) string {
+		out, _ := o.Key(KeyEvent{Key: k, Pressed: true, Source: src}, nil)
+		o.Key(KeyEvent{Key: k, Source: src}, nil)
+		return describeInputs(out)
+	}
+	if key("window", "KEY_F5") != "start" || key("Desk Keypad", "KEY_F5") != "" || key("Desk Keypad", "KEY_KPDOT") != "start" {
+		t.Fatal("per-source keymaps are not applied per source")
+	}
+	// On the keypad KEY_5 taps zone 5 (once its lane is in keyboard mode); in the window it selects lane 5.
+	key("window", "KEY_T")
+	if got := key("Desk Keypad", "KEY_5"); got != "zone_tap(lane 0, 5)" {
+		t.Fatalf("keypad 5: %q", got)
+	}
+	cfg.Keyboard.SourceKeymaps["Desk Keypad"]["hud"] = []string{"KEY_KPDOT"}
+	if _, err := OperatorFor(&cfg); err == nil || !strings.Contains(err.Error(), `"Desk Keypad"`) || !strings.Contains(err.Error(), "KEY_KPDOT") {
+		t.Fatalf("a clash in a keyboard's keymap must name the keyboard and the key: %v", err)
+	}
+}

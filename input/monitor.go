@@ -23,6 +23,7 @@ type Monitor struct {
 	frames  [][]int // per lane: indexes of the frames that cover it
 	names   []string
 	last    [game.MaxLanes]int64
+	count   [game.MaxLanes]int64
 	raised  [game.MaxLanes]string
 	silence int64
 	hint    func(lane int) string
@@ -51,6 +52,7 @@ func NewMonitor(cfg *game.Config, w *Wall, hint func(lane int) string) *Monitor 
 func (m *Monitor) Input(lane int, now int64) {
 	if lane >= 0 && lane < len(m.frames) {
 		m.last[lane] = max(m.last[lane], now)
+		m.count[lane]++
 	}
 }
 
@@ -82,6 +84,9 @@ func (m *Monitor) Check(now, runningSince int64, health []Health) (standing, rai
 	}
 	return standing, raised
 }
+
+// Inputs returns how many inputs lane has seen.
+func (m *Monitor) Inputs(lane int) int64 { return m.count[lane] }
 
 // LastInput returns the show time of lane's last input (0: none yet).
 func (m *Monitor) LastInput(lane int) int64 { return m.last[lane] }

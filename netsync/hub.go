@@ -165,6 +165,7 @@ func (h *Hub) Handler() http.Handler {
 		json.NewEncoder(w).Encode(h.store.Totals())
 	})
 	mux.HandleFunc("POST /api/start", h.serveStart)
+	mux.HandleFunc("POST /api/abort", h.serveAbort)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
@@ -368,9 +369,51 @@ func (h *Hub) SendStart(req StartRequest) (uint32, error) {
 	return req.Round, nil
 }
 
-func (h *Hub) serveStart(w http.ResponseWriter, r *http.Request) {
+// authorized checks the bearer token of an API request, answering 401 when it is wrong.
+func (h *Hub) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if h.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+h.cfg.Token)) != 1 {
 		http.Error(w, "wrong token", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+// SendAbort relays an abort of round to a connected wall.
+func (h *Hub) SendAbort(wall string, round uint32) error {
+	h.mu.Lock()
+	wc := h.walls[wall]
+	h.mu.Unlock()
+	if wc == nil {
+		return fmt.Errorf("wall %q is not connected", wall)
+	}
+	wc.send(Message{Type: TypeAbort, Round: round})
+	h.cfg.Log.Warn().Str("wall", wall).Uint32("round", round).Msg("abort command sent")
+	return nil
+}
+
+func (h *Hub) serveAbort(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(w, r) {
+		return
+	}
+	var req struct {
+		Wall  string `json:"wall"`
+		Round uint32 `json:"round"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxMessage)
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Wall == "" || req.Round == 0 {
+		http.Error(w, "want {\"wall\",\"round\"}", http.StatusBadRequest)
+		return
+	}
+	if err := h.SendAbort(req.Wall, req.Round); err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(req)
+}
+
+func (h *Hub) serveStart(w http.ResponseWriter, r *http.Request) {
+	if !h.authorized(w, r) {
 		return
 	}
 	var req StartRequest

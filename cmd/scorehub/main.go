@@ -5,6 +5,7 @@
 //
 //	scorehub --listen 127.0.0.1:8090 --db scores.db [--token T] [--cert F --key F]
 //	scorehub start-round --wall W --at +5s --game G --seed N [--server URL] [--token T] [--round R]
+//	scorehub abort-round --wall W --round R [--server URL] [--token T]
 //
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage or environment.
 package main
@@ -36,6 +37,9 @@ func main() {
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "start-round" {
 		os.Exit(startRound(args[1:], os.Stdout, os.Stderr))
+	}
+	if len(args) > 0 && args[0] == "abort-round" {
+		os.Exit(abortRound(args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(serve(args, os.Stderr))
 }
@@ -151,20 +155,46 @@ func startRound(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	body, _ := json.Marshal(netsync.StartRequest{Wall: *wall, Round: uint32(*round), Game: *gameName, Seed: *seed, AtUS: atUS})
-	req, _ := http.NewRequest("POST", strings.TrimSuffix(*server, "/")+"/api/start", bytes.NewReader(body))
+	return post(*server, "/api/start", *token, body, stdout, stderr, "start-round")
+}
+
+func abortRound(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("abort-round", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "http://127.0.0.1:8090", "the running scorehub")
+	wall := fs.String("wall", "", "wall id; required")
+	round := fs.Uint("round", 0, "round to abort; required")
+	token := fs.String("token", "", "the scorehub's token")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *wall == "" || *round == 0 {
+		fmt.Fprintln(stderr, "scorehub abort-round: --wall and --round are required")
+		return 2
+	}
+	body, _ := json.Marshal(map[string]any{"wall": *wall, "round": *round})
+	return post(*server, "/api/abort", *token, body, stdout, stderr, "abort-round")
+}
+
+// post sends a command to the running scorehub and prints its answer.
+func post(server, path, token string, body []byte, stdout, stderr io.Writer, cmd string) int {
+	req, _ := http.NewRequest("POST", strings.TrimSuffix(server, "/")+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	if *token != "" {
-		req.Header.Set("Authorization", "Bearer "+*token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
-		fmt.Fprintln(stderr, "scorehub start-round:", err)
+		fmt.Fprintf(stderr, "scorehub %s: %v\n", cmd, err)
 		return 1
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "scorehub start-round: %s: %s", resp.Status, b)
+		fmt.Fprintf(stderr, "scorehub %s: %s: %s", cmd, resp.Status, b)
 		return 1
 	}
 	stdout.Write(b)

@@ -64,6 +64,17 @@ func TestStartRoundReachesTheWall(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no start command reached the wall")
 	}
+	if code := abortRound([]string{"--server", server, "--wall", "W", "--round", "1", "--token", "tk"}, &out, &errb); code != 0 {
+		t.Fatalf("abort-round exit %d: %s", code, errb.String())
+	}
+	select {
+	case m := <-cl.Commands():
+		if m.Type != netsync.TypeAbort || m.Round != 1 {
+			t.Fatalf("abort command %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no abort command reached the wall")
+	}
 	// Wrong token, unknown wall, bad --at: refused.
 	for _, args := range [][]string{
 		{"--server", server, "--wall", "W", "--token", "nope"},

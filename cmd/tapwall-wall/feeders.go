@@ -29,6 +29,36 @@ type touchFeeder struct {
 	log    zerolog.Logger
 	out    []input.WallEvent
 	calib  *input.Calibrator // non-nil in calibration mode: touches go to it, not to the game
+	rates  rates
+	now    int64
+}
+
+// rates turns event counters into events per second for the HUD, over windows of about a second.
+type rates struct {
+	at   int64
+	prev map[string]int64
+	per  map[string]float64
+}
+
+// tick closes a window: call it once per HUD refresh after reading every rate.
+func (r *rates) tick(now int64, counts map[string]int64) {
+	if r.prev == nil {
+		r.prev, r.per = map[string]int64{}, map[string]float64{}
+	}
+	if r.at == 0 {
+		r.at = now
+		for k, n := range counts {
+			r.prev[k] = n
+		}
+		return
+	}
+	if d := now - r.at; d >= 1_000_000 {
+		for k, n := range counts {
+			r.per[k] = float64(n-r.prev[k]) * 1e6 / float64(d)
+			r.prev[k] = n
+		}
+		r.at = now
+	}
 }
 
 func newTouchFeeder(ctx context.Context, cfg *game.Config, wall *input.Wall, dir string, epoch int64, log zerolog.Logger) *touchFeeder {
@@ -38,6 +68,7 @@ func newTouchFeeder(ctx context.Context, cfg *game.Config, wall *input.Wall, dir
 }
 
 func (f *touchFeeder) Feed(now int64, push func(game.Input)) {
+	f.now = now
 	f.out = f.out[:0]
 	for {
 		select {
@@ -65,12 +96,22 @@ func (f *touchFeeder) Feed(now int64, push func(game.Input)) {
 
 func (f *touchFeeder) HUD() []string {
 	var lines []string
-	for _, h := range f.reader.Health() {
+	health := f.reader.Health()
+	counts := map[string]int64{}
+	for _, h := range health {
+		counts[h.Name] = h.Events
+	}
+	f.rates.tick(f.now, counts)
+	for _, h := range health {
 		state := "LOST " + h.Err
 		if h.Connected {
 			state = "ok " + h.Path
 		}
-		lines = append(lines, fmt.Sprintf("frame %s: %s  events %d", h.Name, state, h.Events))
+		age := "never"
+		if h.LastUS > 0 {
+			age = fmt.Sprintf("%.1f s ago", float64(f.now-h.LastUS)/1e6)
+		}
+		lines = append(lines, fmt.Sprintf("frame %s: %s  %.0f ev/s  last %s", h.Name, state, f.rates.per[h.Name], age))
 	}
 	s := f.wall.Stats()
 	return append(lines, fmt.Sprintf("touch: down %d ghosts %d over-limit %d seams %d merged %d stuck %d jitter %d dropped %d",

@@ -84,7 +84,7 @@ func run(args []string) int {
 		Screenshot:     opt.Screenshot,
 		HUD:            opt.HUD,
 	}
-	km, err := input.NewKeymap(cfg.Keyboard.Keymap)
+	op, err := input.OperatorFor(&cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tapwall run: %s: %v\n", opt.Config, err)
 		return 2
@@ -124,7 +124,7 @@ func run(args []string) int {
 		}
 		ropt.Feeders = append(ropt.Feeders, backend)
 	}
-	operator := newOperatorFeeder(ctx, &cfg, km, wall, touch, epoch, opt.InputDir, log)
+	operator := newOperatorFeeder(ctx, &cfg, op, wall, touch, epoch, opt.InputDir, log)
 	ropt.Feeders = append(ropt.Feeders, operator)
 	ropt.Keys = operator.windowKey
 	ropt.OnClose = operator.op.AskQuit

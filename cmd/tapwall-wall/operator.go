@@ -29,11 +29,12 @@ type operatorFeeder struct {
 	adjust  [game.MaxLanes]input.Adjustment
 	running int64 // show time the current round started running (0: not running)
 	round   *game.Round
+	rates   rates
 }
 
-func newOperatorFeeder(ctx context.Context, cfg *game.Config, km *input.Keymap, wall *input.Wall, touch *touchFeeder,
+func newOperatorFeeder(ctx context.Context, cfg *game.Config, op *input.Operator, wall *input.Wall, touch *touchFeeder,
 	epoch int64, dir string, log zerolog.Logger) *operatorFeeder {
-	f := &operatorFeeder{op: input.NewOperator(cfg, km), touch: touch, cfg: cfg, log: log}
+	f := &operatorFeeder{op: op, touch: touch, cfg: cfg, log: log}
 	f.mon = input.NewMonitor(cfg, wall, f.op.TakeoverHint)
 	f.op.Adjusted = func(a input.Adjustment) { f.adjust[a.Lane] = a }
 	if len(cfg.Keyboard.Devices) > 0 {
@@ -140,12 +141,21 @@ func (f *operatorFeeder) view(now int64) render.OperatorView {
 func (f *operatorFeeder) HUD() []string {
 	var lines []string
 	now := f.app.Clock()
+	counts := map[string]int64{}
+	for lane := range f.cfg.Lanes {
+		counts[fmt.Sprint(lane)] = f.mon.Inputs(lane)
+	}
+	f.rates.tick(now, counts)
 	for lane := range f.cfg.Lanes {
 		age := "never"
 		if t := f.mon.LastInput(lane); t > 0 {
 			age = fmt.Sprintf("%.1f s ago", float64(now-t)/1e6)
 		}
-		lines = append(lines, fmt.Sprintf("lane %d: last input %s", lane+1, age))
+		mode := ""
+		if r := f.app.Show().Round(); r != nil && r.Takeover(lane) {
+			mode = "  KEYBOARD"
+		}
+		lines = append(lines, fmt.Sprintf("lane %d: %.0f inputs/s  last %s%s", lane+1, f.rates.per[fmt.Sprint(lane)], age, mode))
 	}
 	if f.keys != nil {
 		for name, up := range f.keys.Connected() {

@@ -22,7 +22,7 @@ func loadShowConfig(path string) (game.Config, error) {
 	}
 	err = input.CheckConfig(&cfg)
 	if err == nil {
-		_, err = input.NewKeymap(cfg.Keyboard.Keymap)
+		_, err = input.OperatorFor(&cfg)
 	}
 	if err != nil {
 		if path == "" {
