@@ -80,7 +80,7 @@ func (p *proxy) serve(c net.Conn) {
 					time.Sleep(delay()) // the network's latency, not a test's synchronisation
 				}
 				if rest := left.Add(-int64(n)); rest < 0 {
-					dst.Write(buf[:n+int(rest)]) // part of a frame, then the line goes dead
+					dst.Write(buf[:max(n+int(rest), 0)]) // part of a frame, then the line goes dead
 					p.cuts.Add(1)
 					return
 				}
