@@ -92,7 +92,13 @@ func unrotate(fc game.FrameConfig, p, q float64) (float64, float64) {
 
 // applyCalibration maps normalised device (u, v) to wall millimetres with matrix c, as the Wall does.
 func applyCalibration(fc game.FrameConfig, c [6]float64, u, v float64) (float64, float64) {
-	u, v = c[0]*u+c[1]*v+c[2], c[3]*u+c[4]*v+c[5]
+	u, v = orient(&fc, c[0]*u+c[1]*v+c[2], c[3]*u+c[4]*v+c[5])
+	return float64(fc.XMM) + u*float64(fc.WidthMM), float64(fc.YMM) + v*float64(fc.HeightMM)
+}
+
+// orient turns calibrated device coordinates (0..1) by the frame's rotation and mirroring into
+// frame coordinates (0..1); unrotate is its inverse.
+func orient(fc *game.FrameConfig, u, v float64) (float64, float64) {
 	switch fc.Rotation {
 	case 90:
 		u, v = 1-v, u
@@ -107,7 +113,7 @@ func applyCalibration(fc game.FrameConfig, c [6]float64, u, v float64) (float64,
 	if fc.MirrorY {
 		v = 1 - v
 	}
-	return float64(fc.XMM) + u*float64(fc.WidthMM), float64(fc.YMM) + v*float64(fc.HeightMM)
+	return u, v
 }
 
 // solve3 solves a 3x3 system by Gaussian elimination with partial pivoting.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	evdev "github.com/holoplot/go-evdev"
@@ -126,4 +127,24 @@ func (d *DeviceInfo) HasKey(code uint16) bool {
 // two absolute axes with BTN_TOUCH. With no [[frames]] configured, the first such device is used.
 func (d *DeviceInfo) IsTouchscreen() bool {
 	return (d.HasAbs(AbsMTPositionX) && d.HasAbs(AbsMTPositionY)) || (d.HasAbs(AbsX) && d.HasAbs(AbsY) && d.HasKey(BtnTouch))
+}
+
+// ReadEvents reads whole struct input_event records from r until it fails, calling fn for each in
+// order; a record split across reads is carried over. It returns the read's error (io.EOF when
+// the device is gone). It allocates once, not per event.
+func ReadEvents(r io.Reader, fn func(RawEvent)) error {
+	buf := make([]byte, RawEventSize*64)
+	have := 0
+	for {
+		n, err := r.Read(buf[have:])
+		have += n
+		k := 0
+		for ; k+RawEventSize <= have; k += RawEventSize {
+			fn(DecodeRaw(buf[k:]))
+		}
+		have = copy(buf, buf[k:have])
+		if err != nil {
+			return err
+		}
+	}
 }

@@ -90,27 +90,15 @@ func (k *KeyReader) find(name string) (string, error) {
 }
 
 func (k *KeyReader) read(dev Device, name string) error {
-	buf := make([]byte, RawEventSize*64)
-	have := 0
-	for {
-		n, err := dev.Read(buf[have:])
-		if err != nil {
-			return err
+	return ReadEvents(dev, func(ev RawEvent) {
+		if ev.Type != EvKey || ev.Value == 2 { // autorepeat: the cursor moves on held keys itself
+			return
 		}
-		have += n
-		i := 0
-		for ; i+RawEventSize <= have; i += RawEventSize {
-			ev := DecodeRaw(buf[i:])
-			if ev.Type != EvKey || ev.Value == 2 { // autorepeat: the cursor moves on held keys itself
-				continue
-			}
-			if key := KeyCodeName(ev.Code); key != "" {
-				select {
-				case k.out <- KeyEvent{Key: key, Pressed: ev.Value != 0, TimeUS: ev.TimeUS - k.epoch, Source: name}:
-				default: // a stalled frame goroutine drops keys rather than blocking the reader
-				}
+		if key := KeyCodeName(ev.Code); key != "" {
+			select {
+			case k.out <- KeyEvent{Key: key, Pressed: ev.Value != 0, TimeUS: ev.TimeUS - k.epoch, Source: name}:
+			default: // a stalled frame goroutine drops keys rather than blocking the reader
 			}
 		}
-		have = copy(buf, buf[i:have])
-	}
+	})
 }

@@ -224,40 +224,28 @@ func (r *Reader) readDevice(ctx context.Context, i int, dev Device, path string,
 	if !r.send(ctx, FrameEvent{Frame: i, Attach: info, X: x, Y: y}, true) {
 		return ctx.Err()
 	}
-	buf := make([]byte, RawEventSize*64)
-	have := 0
 	out := make([]ContactEvent, 0, 2*MaxSlots)
-	for {
-		n, err := dev.Read(buf[have:])
-		if err != nil {
-			return err
-		}
-		have += n
-		k := 0
-		for ; k+RawEventSize <= have; k += RawEventSize {
-			ev := DecodeRaw(buf[k:])
-			ev.TimeUS -= r.epoch
-			out = out[:0]
-			if dec.Dropping() && ev.Type == EvSyn && ev.Code == SynReport && dec.Protocol() == ProtoB {
-				if slots, err := dev.Slots(MaxSlots, x, y); err == nil {
-					out = dec.Resync(slots, ev.TimeUS, out)
-				} else {
-					out = dec.Feed(ev, out)
-				}
-				log.Warn().Int64("syn_dropped", dec.Stats().Dropped).Msg("kernel buffer overrun: contacts resynchronised")
+	return ReadEvents(dev, func(ev RawEvent) {
+		ev.TimeUS -= r.epoch
+		out = out[:0]
+		if dec.Dropping() && ev.Type == EvSyn && ev.Code == SynReport && dec.Protocol() == ProtoB {
+			if slots, err := dev.Slots(MaxSlots, x, y); err == nil {
+				out = dec.Resync(slots, ev.TimeUS, out)
 			} else {
 				out = dec.Feed(ev, out)
 			}
-			for _, ce := range out {
-				r.send(ctx, FrameEvent{Frame: i, Ev: ce}, false)
-			}
-			if len(out) > 0 {
-				last := out[len(out)-1].TimeUS
-				r.update(i, func(h *Health) { h.Events += int64(len(out)); h.LastUS = last })
-			}
+			log.Warn().Int64("syn_dropped", dec.Stats().Dropped).Msg("kernel buffer overrun: contacts resynchronised")
+		} else {
+			out = dec.Feed(ev, out)
 		}
-		have = copy(buf, buf[k:have])
-	}
+		for _, ce := range out {
+			r.send(ctx, FrameEvent{Frame: i, Ev: ce}, false)
+		}
+		if len(out) > 0 {
+			last := out[len(out)-1].TimeUS
+			r.update(i, func(h *Health) { h.Events += int64(len(out)); h.LastUS = last })
+		}
+	})
 }
 
 // send hands ev to the frame goroutine. Contact events never block (dropped and counted when the

@@ -19,35 +19,30 @@ func Record(ctx context.Context, dev Device, w io.Writer) (int, error) {
 	stop := context.AfterFunc(ctx, func() { dev.Close() })
 	defer stop()
 	bw := bufio.NewWriterSize(w, 64*1024)
-	buf := make([]byte, RawEventSize*64)
 	line := make([]byte, 0, 64)
-	have, n := 0, 0
+	n := 0
 	var t0 int64 = -1
-	for {
-		got, err := dev.Read(buf[have:])
-		have += got
-		k := 0
-		for ; k+RawEventSize <= have; k += RawEventSize {
-			ev := DecodeRaw(buf[k:])
-			if t0 < 0 {
-				t0 = ev.TimeUS
-			}
-			ev.TimeUS -= t0
-			line = AppendEvemuEvent(line[:0], ev)
-			if _, werr := bw.Write(line); werr != nil {
-				return n, fmt.Errorf("record: %w", werr)
-			}
-			n++
+	var werr error
+	err := ReadEvents(dev, func(ev RawEvent) {
+		if t0 < 0 {
+			t0 = ev.TimeUS
 		}
-		have = copy(buf, buf[k:have])
-		if err != nil {
-			if ferr := bw.Flush(); ferr != nil {
-				return n, fmt.Errorf("record: %w", ferr)
+		ev.TimeUS -= t0
+		line = AppendEvemuEvent(line[:0], ev)
+		if werr == nil {
+			if _, werr = bw.Write(line); werr == nil {
+				n++
 			}
-			if ctx.Err() != nil || errors.Is(err, io.EOF) {
-				return n, nil
-			}
-			return n, fmt.Errorf("record: device read: %w", err)
 		}
+	})
+	if werr != nil {
+		return n, fmt.Errorf("record: %w", werr)
 	}
+	if ferr := bw.Flush(); ferr != nil {
+		return n, fmt.Errorf("record: %w", ferr)
+	}
+	if ctx.Err() != nil || errors.Is(err, io.EOF) {
+		return n, nil
+	}
+	return n, fmt.Errorf("record: device read: %w", err)
 }

@@ -347,21 +347,7 @@ func (w *Wall) Map(i int, x, y int32) (int32, int32) {
 	if f.calib {
 		u := float64(int64(x)-f.xmin) / float64(f.rx)
 		v := float64(int64(y)-f.ymin) / float64(f.ry)
-		u, v = f.c[0]*u+f.c[1]*v+f.c[2], f.c[3]*u+f.c[4]*v+f.c[5]
-		switch f.cfg.Rotation {
-		case 90:
-			u, v = 1-v, u
-		case 180:
-			u, v = 1-u, 1-v
-		case 270:
-			u, v = v, 1-u
-		}
-		if f.cfg.MirrorX {
-			u = 1 - u
-		}
-		if f.cfg.MirrorY {
-			v = 1 - v
-		}
+		u, v = orient(&f.cfg, f.c[0]*u+f.c[1]*v+f.c[2], f.c[3]*u+f.c[4]*v+f.c[5])
 		px = f.x + int64(math.Round(u*float64(f.w)))
 		py = f.y + int64(math.Round(v*float64(f.h)))
 	} else {
