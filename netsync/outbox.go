@@ -73,6 +73,7 @@ type Outbox struct {
 	err      error
 	cut      int   // bytes cut from torn tails at open
 	queued   int64 // submitted, not yet durable (under mu)
+	fsyncs   int64 // group commits done
 }
 
 // OpenOutbox opens (creating) the outbox in dir and recovers what is pending. queue is the
@@ -344,6 +345,7 @@ func (o *Outbox) commit(batch []Event) error {
 	}
 	now := time.Now()
 	o.mu.Lock()
+	o.fsyncs++
 	o.queued -= int64(len(batch))
 	for _, e := range batch {
 		if e.Seq <= o.acked[ackKey(e.Wall, e.Round)] {
@@ -509,6 +511,13 @@ func (o *Outbox) MaxRound(wall string) uint32 {
 		}
 	}
 	return m
+}
+
+// Fsyncs returns how many group commits (each one write and one fsync) the outbox has done.
+func (o *Outbox) Fsyncs() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fsyncs
 }
 
 // TornBytes returns how many bytes of torn tail were cut when the outbox was opened.
