@@ -64,7 +64,7 @@ func (m *Monitor) Check(now, runningSince int64, health []Health) (standing, rai
 		reason := ""
 		for _, f := range m.frames[lane] {
 			if f < len(health) && !health[f].Connected {
-				reason = fmt.Sprintf("touch frame %q lost (%s)", m.names[f], health[f].Err)
+				reason = fmt.Sprintf("touch frame %q lost", m.names[f]) // the HUD and the log say why
 				break
 			}
 		}
@@ -75,7 +75,7 @@ func (m *Monitor) Check(now, runningSince int64, health []Health) (standing, rai
 			m.raised[lane] = ""
 			continue
 		}
-		a := Alarm{Lane: lane, Reason: reason + " — keyboard takeover: " + m.hint(lane)}
+		a := Alarm{Lane: lane, Reason: reason + " — takeover: " + m.hint(lane)}
 		standing = append(standing, a)
 		if m.raised[lane] == "" {
 			raised = append(raised, a)

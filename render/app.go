@@ -422,8 +422,18 @@ func (a *App) drawOperator(dst *ebiten.Image, v View, r *game.Round, op Operator
 			vector.StrokeRect(dst, float32(x)+1, float32(y)+1, w-2, 4, 4, ColSelected, false)
 		}
 	}
+	if a.hud && len(op.Help) > 0 {
+		size := unit * 0.9
+		w := float32(size * 30)
+		x := float32(v.OffX+v.Len(a.cfg.Wall.WidthMM)) - w
+		vector.DrawFilledRect(dst, x, 0, w, float32(float64(len(op.Help)+1)*size*1.3+size), ColHUD, false)
+		a.text(dst, "KEYS (from the active keymap)", a.faces.bold, size, float64(x)+size/2, size/2, ColSelected, false)
+		for i, l := range op.Help {
+			a.text(dst, l, a.faces.mono, size, float64(x)+size/2, size/2+float64(i+1)*size*1.3, ColText, false)
+		}
+	}
 	cx, _ := v.Px(a.cfg.Wall.WidthMM/2, 0)
-	y := float64(v.OffY) + v.Len(a.cfg.Wall.HeightMM)/5 // below the scores, above the play
+	y := float64(v.OffY) + v.Len(a.cfg.Wall.HeightMM)*11/20 // below the HUD, clear of the scores and the timer
 	for _, al := range op.Alarms {
 		tw, th := text.Measure(al, &text.GoTextFace{Source: a.faces.bold, Size: unit * 1.2}, 0)
 		vector.DrawFilledRect(dst, float32(cx-tw/2-unit/2), float32(y), float32(tw+unit), float32(th), ColAlarm, false)
@@ -435,16 +445,6 @@ func (a *App) drawOperator(dst *ebiten.Image, v View, r *game.Round, op Operator
 		tw, th := text.Measure(op.Prompt, &text.GoTextFace{Source: a.faces.bold, Size: unit * 2}, 0)
 		vector.DrawFilledRect(dst, float32(cx-tw/2-unit), float32(cy-unit/2), float32(tw+2*unit), float32(th+unit), ColHUD, false)
 		a.text(dst, op.Prompt, a.faces.bold, unit*2, cx, cy, ColAlarm, true)
-	}
-	if a.hud && len(op.Help) > 0 {
-		size := unit * 0.9
-		w := float32(size * 30)
-		x := float32(v.OffX+v.Len(a.cfg.Wall.WidthMM)) - w
-		vector.DrawFilledRect(dst, x, 0, w, float32(float64(len(op.Help)+1)*size*1.3+size), ColHUD, false)
-		a.text(dst, "KEYS (from the active keymap)", a.faces.bold, size, float64(x)+size/2, size/2, ColSelected, false)
-		for i, l := range op.Help {
-			a.text(dst, l, a.faces.mono, size, float64(x)+size/2, size/2+float64(i+1)*size*1.3, ColText, false)
-		}
 	}
 }
 
