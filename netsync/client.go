@@ -49,6 +49,8 @@ type ClientConfig struct {
 	TLS *tls.Config
 	// OnAck, if set, is called by the reader goroutine for every acknowledgement received.
 	OnAck func(wall string, round uint32, seq uint64)
+	// After waits between reconnects; nil: time.After. Tests inject a fake.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Status is the link's state for the HUD.
@@ -90,6 +92,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.SyncEvery <= 0 {
 		cfg.SyncEvery = DefaultSyncEvery
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
 	}
 	c := &Client{cfg: cfg, cmds: make(chan Message, 64), start: time.Now()}
 	if c.cfg.Local == nil {
@@ -133,7 +138,7 @@ func (c *Client) Run(ctx context.Context) error {
 		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)) // jitter: walls do not reconnect in step
 		c.cfg.Log.Warn().Err(err).Dur("retry_in", wait).Msg("backend link down; scores wait in the outbox")
 		select {
-		case <-time.After(wait):
+		case <-c.cfg.After(wait):
 		case <-ctx.Done():
 			return ctx.Err()
 		}

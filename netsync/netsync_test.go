@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -221,5 +222,35 @@ func TestBadMessagesGetTheirErrorAndStoreNothing(t *testing.T) {
 		if tot.Wall == "intruder" {
 			t.Fatal("a bad event was stored")
 		}
+	}
+}
+
+// TestBackoffIsJitteredExponentialAndCapped watches the reconnect waits against a backend that is
+// not there, on an injected clock.
+func TestBackoffIsJitteredExponentialAndCapped(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	waits := make(chan time.Duration, 64) // buffered: a wait after the test stops never blocks
+	fire := make(chan time.Time)
+	c := startClient(t, "ws://"+addr+"/ws", "w", "", t.TempDir(), func(cc *ClientConfig) {
+		cc.MaxBackoff = 2 * time.Second
+		cc.After = func(d time.Duration) <-chan time.Time { waits <- d; return fire }
+	})
+	var got []time.Duration
+	for i := 0; i < 12; i++ {
+		got = append(got, <-waits)
+		fire <- time.Now()
+	}
+	c.stop()
+	nominal := minBackoff
+	for i, d := range got {
+		if d < nominal/2 || d > nominal {
+			t.Fatalf("wait %d is %v: want within [%v, %v] (jittered %v)", i, d, nominal/2, nominal, nominal)
+		}
+		nominal = min(2*nominal, 2*time.Second)
+	}
+	if got[11] < time.Second {
+		t.Fatalf("the backoff never reached its cap: %v", got)
 	}
 }

@@ -227,6 +227,10 @@ func TestRunWithoutDisplay(t *testing.T) {
 	if _, stderr, code := tapwall(t, []string{"DISPLAY=:99"}, "run", "--window", "big"); code != 2 || !strings.Contains(stderr, "--window") {
 		t.Fatalf("bad --window: exit %d %q", code, stderr)
 	}
+	// A display but no tapwall-wall beside tapwall or on PATH: said, exit 2.
+	if _, stderr, code := tapwall(t, []string{"DISPLAY=:99", "PATH=/nonexistent"}, "run"); code != 2 || !strings.Contains(stderr, "cannot find tapwall-wall") {
+		t.Fatalf("missing tapwall-wall: exit %d %q", code, stderr)
+	}
 }
 
 func TestHelpEverywhere(t *testing.T) {
