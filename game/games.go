@@ -78,9 +78,13 @@ type targets struct {
 	max, min    int64
 }
 
-func (g *targets) Name() string  { return "targets" }
+// Name is "targets".
+func (g *targets) Name() string { return "targets" }
+
+// MaxAlive is the targets alive at once at most: one per spawn interval of a lifetime.
 func (g *targets) MaxAlive() int { return int((g.life+g.every-1)/g.every) + 1 }
 
+// Spawn places a target every spawn interval at a seeded place, whole in the lane.
 func (g *targets) Spawn(rt int64, rng *Rand, o *Object) bool {
 	if rt%g.every != 0 {
 		return false
@@ -92,6 +96,7 @@ func (g *targets) Spawn(rt int64, rng *Rand, o *Object) bool {
 	return true
 }
 
+// Points falls linearly from max_points when a target appears to min_points when it goes.
 func (g *targets) Points(o *Object, rt int64) (int64, string) {
 	left := o.Expire - rt
 	return g.min + (g.max-g.min)*left/g.life, ReasonTarget
@@ -106,12 +111,16 @@ type rain struct {
 	points, goldenPoints int64
 }
 
+// Name is "rain".
 func (g *rain) Name() string { return "rain" }
+
+// MaxAlive is the packets falling at once at most: one per spawn interval of the slowest fall.
 func (g *rain) MaxAlive() int {
 	fall := int64(g.h+2*g.r) * int64(g.rate) / int64(g.minV)
 	return int((fall+g.every)/g.every) + 1
 }
 
+// Spawn drops a packet every spawn interval at a seeded place and speed, golden by seeded chance.
 func (g *rain) Spawn(rt int64, rng *Rand, o *Object) bool {
 	if rt%g.every != 0 {
 		return false
@@ -126,6 +135,7 @@ func (g *rain) Spawn(rt int64, rng *Rand, o *Object) bool {
 	return true
 }
 
+// Points is points for a red packet, golden_points for a golden one.
 func (g *rain) Points(o *Object, rt int64) (int64, string) {
 	if o.Golden {
 		return g.goldenPoints, ReasonGolden

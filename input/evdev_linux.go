@@ -152,9 +152,14 @@ type evdevDevice struct {
 	info *DeviceInfo
 }
 
-func (d *evdevDevice) Info() *DeviceInfo          { return d.info }
+// Info describes the device, as read when it was opened.
+func (d *evdevDevice) Info() *DeviceInfo { return d.info }
+
+// Read reads raw events; it blocks until some arrive.
 func (d *evdevDevice) Read(p []byte) (int, error) { return d.f.Read(p) }
-func (d *evdevDevice) Close() error               { return d.f.Close() }
+
+// Close closes the device, ending a blocked Read.
+func (d *evdevDevice) Close() error { return d.f.Close() }
 
 func (d *evdevDevice) ioctlInt(req uint, v int32) error {
 	rc, err := d.f.SyscallConn()

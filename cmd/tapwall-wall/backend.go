@@ -93,6 +93,7 @@ func (f *backendFeeder) flush() {
 	f.held = append(f.held[:0], f.held[n:]...)
 }
 
+// Feed retries held events and applies the backend's show commands (render.Feeder).
 func (f *backendFeeder) Feed(now int64, push func(game.Input)) {
 	f.flush()
 	for {
@@ -127,6 +128,7 @@ func (f *backendFeeder) command(m netsync.Message, push func(game.Input), now in
 	}
 }
 
+// HUD reports the link: state, RTT, offset, outbox depth, oldest unacknowledged age.
 func (f *backendFeeder) HUD() []string {
 	s := f.client.Status()
 	link := "DOWN " + s.LastError

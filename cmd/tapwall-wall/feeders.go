@@ -67,6 +67,7 @@ func newTouchFeeder(ctx context.Context, cfg *game.Config, wall *input.Wall, dir
 	return &touchFeeder{wall: wall, reader: r, log: log, out: make([]input.WallEvent, 0, 1024)}
 }
 
+// Feed drains the frame readers through the wall into the loop (render.Feeder).
 func (f *touchFeeder) Feed(now int64, push func(game.Input)) {
 	f.now = now
 	f.out = f.out[:0]
@@ -94,6 +95,7 @@ func (f *touchFeeder) Feed(now int64, push func(game.Input)) {
 	}
 }
 
+// HUD reports every frame's health and the touch filters' counters.
 func (f *touchFeeder) HUD() []string {
 	var lines []string
 	health := f.reader.Health()
@@ -148,6 +150,7 @@ func newEvemuFeeder(cfg *game.Config, files []string, start int64) (*evemuFeeder
 	return &evemuFeeder{player: p, wall: wall, out: make([]input.WallEvent, 0, 1024), files: len(files)}, nil
 }
 
+// Feed plays the recordings up to now into the loop (render.Feeder).
 func (f *evemuFeeder) Feed(now int64, push func(game.Input)) {
 	f.out = f.player.Advance(now, f.out[:0])
 	for _, e := range f.out {
@@ -155,6 +158,7 @@ func (f *evemuFeeder) Feed(now int64, push func(game.Input)) {
 	}
 }
 
+// HUD reports the playback.
 func (f *evemuFeeder) HUD() []string {
 	state := "playing"
 	if f.player.Done() {

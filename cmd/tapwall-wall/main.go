@@ -212,6 +212,7 @@ func finishCalibration(c *input.Calibrator, path string, log zerolog.Logger) int
 // power cut.
 type syncCloser struct{ *os.File }
 
+// Close fsyncs the journal, then closes it.
 func (s syncCloser) Close() error {
 	if err := s.File.Sync(); err != nil {
 		s.File.Close()

@@ -62,6 +62,7 @@ func (f *operatorFeeder) key(ev input.KeyEvent) {
 	}
 }
 
+// Feed turns this frame's keys into inputs and window requests, and checks the alarms (render.Feeder).
 func (f *operatorFeeder) Feed(now int64, push func(game.Input)) {
 	r := f.app.Show().Round()
 	if r != f.round {
@@ -138,6 +139,7 @@ func (f *operatorFeeder) view(now int64) render.OperatorView {
 	return v
 }
 
+// HUD reports every lane's input rate and last input, and the desk keyboards.
 func (f *operatorFeeder) HUD() []string {
 	var lines []string
 	now := f.app.Clock()

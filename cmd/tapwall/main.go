@@ -58,6 +58,7 @@ type cli struct {
 // errExit carries an exit code out of a command, with the message already printed (or none).
 type errExit struct{ code int }
 
+// Error says which exit code the command ends with.
 func (e errExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
