@@ -3,9 +3,11 @@ package netsync
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,4 +314,21 @@ func (o *Outbox) WaitAcked(ctx context.Context) int {
 		case <-t.C:
 		}
 	}
+}
+
+// TLSWithCA returns a TLS config that trusts the PEM certificate(s) in file caPath, for a wss://
+// backend with its own certificate; "" returns nil (the system's roots).
+func TLSWithCA(caPath string) (*tls.Config, error) {
+	if caPath == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caPath)
+	if err != nil {
+		return nil, fmt.Errorf("netsync: backend CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("netsync: backend CA %s: no PEM certificate in it", caPath)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

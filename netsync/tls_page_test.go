@@ -8,11 +8,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -59,8 +61,18 @@ func TestWSSWithItsOwnCertificate(t *testing.T) {
 		ErrorLog: log.New(io.Discard, "", 0)} // the refused handshake below is expected
 	go srv.ServeTLS(ln, "", "")
 	defer srv.Close()
+	// The operator's way: the certificate in a PEM file given as --backend-ca.
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
+	tc, err := TLSWithCA(caFile)
+	if err != nil || !tc.RootCAs.Equal(pool) {
+		t.Fatalf("TLSWithCA: %v", err)
+	}
+	if _, err := TLSWithCA(filepath.Join(t.TempDir(), "none.pem")); err == nil {
+		t.Fatal("a missing CA file must be an error")
+	}
 	c := startClient(t, "wss://"+ln.Addr().String()+"/ws", "secure", "t", t.TempDir(), func(cc *ClientConfig) {
-		cc.TLS = &tls.Config{RootCAs: pool}
+		cc.TLS = tc
 	})
 	for s := uint64(1); s <= 50; s++ {
 		c.outbox.Submit(genEvent("secure", 1, s))

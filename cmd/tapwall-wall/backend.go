@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 
 	"github.com/rs/zerolog"
 
@@ -29,17 +26,9 @@ type backendFeeder struct {
 }
 
 func newBackendFeeder(ctx context.Context, url, wall, token, dir, ca string, local func() int64, log zerolog.Logger) (*backendFeeder, error) {
-	var tc *tls.Config
-	if ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, fmt.Errorf("--backend-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--backend-ca %s: no PEM certificate in it", ca)
-		}
-		tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tc, err := netsync.TLSWithCA(ca)
+	if err != nil {
+		return nil, err
 	}
 	ob, err := netsync.OpenOutbox(dir, 0, log)
 	if err != nil {

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"flag"
 	"fmt"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -45,21 +42,6 @@ func (b *backendOpts) check() error {
 	return nil
 }
 
-func (b *backendOpts) tlsConfig() (*tls.Config, error) {
-	if b.ca == "" {
-		return nil, nil
-	}
-	pem, err := os.ReadFile(b.ca)
-	if err != nil {
-		return nil, fmt.Errorf("--backend-ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--backend-ca %s: no PEM certificate in it", b.ca)
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
-}
-
 // backendLink is a running outbox and client.
 type backendLink struct {
 	ctx    context.Context
@@ -70,7 +52,7 @@ type backendLink struct {
 }
 
 func (b *backendOpts) start(log zerolog.Logger) (*backendLink, error) {
-	tc, err := b.tlsConfig()
+	tc, err := netsync.TLSWithCA(b.ca)
 	if err != nil {
 		return nil, err
 	}
