@@ -2,7 +2,6 @@ package input
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -278,6 +277,3 @@ func (w *Wall) Apply(fe FrameEvent, now int64, out []WallEvent) ([]WallEvent, er
 	}
 	return w.Process(fe.Frame, fe.Ev, out), nil
 }
-
-// errClosed is what a fake or real device returns after Close.
-var errClosed = errors.New("input: device closed")

@@ -70,7 +70,6 @@ type Outbox struct {
 	next     uint64
 	dirty    bool
 	lastSave time.Time
-	err      error
 	cut      int   // bytes cut from torn tails at open
 	queued   int64 // submitted, not yet durable (under mu)
 	fsyncs   int64 // group commits done

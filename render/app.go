@@ -20,10 +20,6 @@ import (
 	"tapwall/game"
 )
 
-// QuitConfirmUS is how long the "quit? Y/N" question waits for Y before it goes away by itself: long
-// enough to read it and answer, short enough that a stray Q followed much later by Y does nothing.
-const QuitConfirmUS = 5_000_000
-
 // MouseContact is the contact id the mouse uses when it stands in for a touch.
 const MouseContact = 0
 
