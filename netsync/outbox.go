@@ -73,6 +73,7 @@ type Outbox struct {
 	cut      int   // bytes cut from torn tails at open
 	queued   int64 // submitted, not yet durable (under mu)
 	fsyncs   int64 // group commits done
+	segBytes int64 // SegmentBytes; smaller in tests
 }
 
 // OpenOutbox opens (creating) the outbox in dir and recovers what is pending. queue is the
@@ -84,7 +85,8 @@ func OpenOutbox(dir string, queue int, log zerolog.Logger) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("netsync: outbox: %w", err)
 	}
-	o := &Outbox{dir: dir, log: log, in: make(chan Event, queue), notify: make(chan struct{}, 1), acked: map[string]uint64{}}
+	o := &Outbox{dir: dir, log: log, in: make(chan Event, queue), notify: make(chan struct{}, 1), acked: map[string]uint64{},
+		segBytes: SegmentBytes}
 	if err := o.loadAcked(); err != nil {
 		return nil, err
 	}
@@ -355,7 +357,7 @@ func (o *Outbox) commit(batch []Event) error {
 		o.segs[len(o.segs)-1].count++
 	}
 	o.size += int64(len(buf))
-	if o.size >= SegmentBytes {
+	if o.size >= o.segBytes {
 		err = o.openSegment(seg+1, false)
 	}
 	o.mu.Unlock()
