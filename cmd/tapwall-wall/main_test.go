@@ -317,3 +317,25 @@ func TestKeyboardOnlyRoundInTheWindow(t *testing.T) {
 		t.Fatalf("replay hash %s, journal %s", rep.Hash, sum.Hash)
 	}
 }
+
+// TestEvemuRehearsalPlaysIntoTheShow plays a real 4-finger recording into a live round through the
+// whole touch path; the round's journal holds its touches, from the touch source.
+func TestEvemuRehearsalPlaysIntoTheShow(t *testing.T) {
+	rec := "../../input/testdata/recordings/08_atmel-maxtouch-4finger_protoB.evemu"
+	_, journal, _ := runWall(t, "[round]\ncountdown_seconds = 0\n", `{"tick":0,"action":"start"}`+"\n", 90, "--evemu", rec)
+	data, _ := os.ReadFile(journal)
+	downs, ups := 0, 0
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, `"source":"touch"`) {
+			if strings.Contains(l, `"kind":"down"`) {
+				downs++
+			}
+			if strings.Contains(l, `"kind":"up"`) {
+				ups++
+			}
+		}
+	}
+	if downs != 4 || ups != 4 {
+		t.Fatalf("the recording's 4 fingers gave %d downs and %d ups in the round's journal", downs, ups)
+	}
+}
