@@ -231,32 +231,31 @@ func syncDir(dir string) error {
 // Submit queues an event for the disk and the backend. It never blocks: with the queue full it
 // returns ErrOutboxFull and the caller must keep the event and submit it again.
 func (o *Outbox) Submit(e Event) error {
-	o.mu.Lock()
-	o.queued++
-	o.mu.Unlock()
+	o.addQueued(1)
 	select {
 	case o.in <- e:
 		return nil
 	default:
-		o.mu.Lock()
-		o.queued--
-		o.mu.Unlock()
+		o.addQueued(-1)
 		return ErrOutboxFull
 	}
 }
 
+// addQueued counts events handed over but not yet durable, so Depth never misses one in flight.
+func (o *Outbox) addQueued(n int64) {
+	o.mu.Lock()
+	o.queued += n
+	o.mu.Unlock()
+}
+
 // SubmitWait queues an event, waiting for room (for callers that may wait, such as sim).
 func (o *Outbox) SubmitWait(ctx context.Context, e Event) error {
-	o.mu.Lock()
-	o.queued++
-	o.mu.Unlock()
+	o.addQueued(1)
 	select {
 	case o.in <- e:
 		return nil
 	case <-ctx.Done():
-		o.mu.Lock()
-		o.queued--
-		o.mu.Unlock()
+		o.addQueued(-1)
 		return ctx.Err()
 	}
 }
