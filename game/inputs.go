@@ -199,19 +199,25 @@ func AppendInputJSON(b []byte, tick int64, in *Input) []byte {
 	return append(appendInputFields(b, tick, in), '}')
 }
 
+// AppendTouchFields appends `,"kind":K,"contact":C,"x_mm":X,"y_mm":Y`: the touch fields shared by
+// input lines, journals and `tapwall trace` output. It allocates nothing when b has room.
+func AppendTouchFields(b []byte, kind Kind, contact, x, y int32) []byte {
+	b = append(b, `,"kind":"`...)
+	b = append(b, kind.String()...)
+	b = append(b, `","contact":`...)
+	b = strconv.AppendInt(b, int64(contact), 10)
+	b = append(b, `,"x_mm":`...)
+	b = strconv.AppendInt(b, int64(x), 10)
+	b = append(b, `,"y_mm":`...)
+	return strconv.AppendInt(b, int64(y), 10)
+}
+
 // appendInputFields appends the fields of an input line, without braces.
 func appendInputFields(b []byte, tick int64, in *Input) []byte {
 	b = append(b, `"tick":`...)
 	b = strconv.AppendInt(b, tick, 10)
 	if in.Kind.IsTouch() {
-		b = append(b, `,"kind":"`...)
-		b = append(b, in.Kind.String()...)
-		b = append(b, `","contact":`...)
-		b = strconv.AppendInt(b, int64(in.Contact), 10)
-		b = append(b, `,"x_mm":`...)
-		b = strconv.AppendInt(b, int64(in.XMM), 10)
-		b = append(b, `,"y_mm":`...)
-		b = strconv.AppendInt(b, int64(in.YMM), 10)
+		b = AppendTouchFields(b, in.Kind, in.Contact, in.XMM, in.YMM)
 	} else {
 		b = append(b, `,"action":"`...)
 		b = append(b, in.Kind.String()...)

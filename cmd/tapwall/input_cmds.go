@@ -86,14 +86,7 @@ func (c *cli) trace(args []string) error {
 			b = append(b, `{"t_us":`...)
 			b = strconv.AppendInt(b, e.TimeUS, 10)
 		}
-		b = append(b, `,"kind":"`...)
-		b = append(b, e.Kind.String()...)
-		b = append(b, `","contact":`...)
-		b = strconv.AppendInt(b, int64(e.Contact), 10)
-		b = append(b, `,"x_mm":`...)
-		b = strconv.AppendInt(b, int64(e.XMM), 10)
-		b = append(b, `,"y_mm":`...)
-		b = strconv.AppendInt(b, int64(e.YMM), 10)
+		b = game.AppendTouchFields(b, e.Kind, e.Contact, e.XMM, e.YMM)
 		if *format == "wall" {
 			b = append(b, `,"lane":`...)
 			b = strconv.AppendInt(b, int64(e.Lane), 10)
