@@ -99,8 +99,8 @@ type slot struct {
 	changed bool
 	started bool
 	ended   bool
-	blocked bool // cancelled after a drop: ignore until a new tracking id
-	prevID  int32
+	blocked bool  // cancelled after a drop: ignore until a new tracking id
+	liveID  int32 // the id reported down, while live: the device may change id before the up
 	hasPos  bool
 }
 
@@ -246,8 +246,7 @@ func (d *Decoder) absB(code uint16, v int32) {
 	case AbsMTTrackingID:
 		if v < 0 {
 			if s.id >= 0 {
-				s.ended, s.changed = true, true
-				s.prevID, s.id = s.id, -1
+				s.ended, s.changed, s.id = true, true, -1
 			}
 			s.blocked = false
 			return
@@ -257,7 +256,6 @@ func (d *Decoder) absB(code uint16, v int32) {
 		}
 		if s.id >= 0 && s.id != v { // a new contact replaces one whose end we never saw
 			s.ended = true
-			s.prevID = s.id
 		}
 		s.id, s.started, s.changed, s.blocked = v, true, true, false
 	case d.xAxis:
@@ -277,7 +275,7 @@ func (d *Decoder) report(t int64, out []ContactEvent) []ContactEvent {
 			}
 			s.changed = false
 			if s.ended && s.live {
-				out = append(out, ContactEvent{Kind: game.KindUp, ID: s.prevID, X: s.x, Y: s.y, TimeUS: t})
+				out = append(out, ContactEvent{Kind: game.KindUp, ID: s.liveID, X: s.x, Y: s.y, TimeUS: t})
 				s.live = false
 			}
 			s.ended = false
@@ -292,7 +290,7 @@ func (d *Decoder) report(t int64, out []ContactEvent) []ContactEvent {
 					continue
 				}
 				out = d.cancelDuplicate(i, s.id, t, out)
-				s.live = true
+				s.live, s.liveID = true, s.id
 				out = append(out, ContactEvent{Kind: game.KindDown, ID: s.id, X: s.x, Y: s.y, TimeUS: t})
 			} else if s.live {
 				out = append(out, ContactEvent{Kind: game.KindMove, ID: s.id, X: s.x, Y: s.y, TimeUS: t})
@@ -311,9 +309,10 @@ func (d *Decoder) report(t int64, out []ContactEvent) []ContactEvent {
 func (d *Decoder) cancelDuplicate(slotIdx int, id int32, t int64, out []ContactEvent) []ContactEvent {
 	for k := range d.slots {
 		o := &d.slots[k]
-		if k != slotIdx && o.live && o.id == id {
+		if k != slotIdx && o.live && o.liveID == id {
 			out = append(out, ContactEvent{Kind: game.KindCancel, ID: id, X: o.x, Y: o.y, TimeUS: t})
-			o.live, o.blocked = false, true
+			// Ignore the slot until a new tracking id, unless it already has one.
+			o.live, o.blocked = false, o.id == id
 		}
 	}
 	return out
@@ -462,7 +461,7 @@ func (d *Decoder) afterDropped(t int64, out []ContactEvent) []ContactEvent {
 			s := &d.slots[i]
 			s.changed, s.started, s.ended = false, false, false
 			if s.live {
-				out = append(out, ContactEvent{Kind: game.KindCancel, ID: s.id, X: s.x, Y: s.y, TimeUS: t})
+				out = append(out, ContactEvent{Kind: game.KindCancel, ID: s.liveID, X: s.x, Y: s.y, TimeUS: t})
 				s.live = false
 				s.blocked = s.id >= 0
 			}
@@ -502,12 +501,12 @@ func (d *Decoder) Resync(state []SlotState, t int64, out []ContactEvent) []Conta
 		}
 		s.changed, s.started, s.ended, s.blocked = false, false, false, false
 		switch {
-		case s.live && n.ID == s.id:
+		case s.live && n.ID == s.liveID:
 			if n.X != s.x || n.Y != s.y {
-				out = append(out, ContactEvent{Kind: game.KindMove, ID: s.id, X: n.X, Y: n.Y, TimeUS: t})
+				out = append(out, ContactEvent{Kind: game.KindMove, ID: s.liveID, X: n.X, Y: n.Y, TimeUS: t})
 			}
 		case s.live:
-			out = append(out, ContactEvent{Kind: game.KindUp, ID: s.id, X: s.x, Y: s.y, TimeUS: t})
+			out = append(out, ContactEvent{Kind: game.KindUp, ID: s.liveID, X: s.x, Y: s.y, TimeUS: t})
 			s.live = false
 			if n.ID >= 0 {
 				out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
@@ -517,13 +516,14 @@ func (d *Decoder) Resync(state []SlotState, t int64, out []ContactEvent) []Conta
 			out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
 			s.live = true
 		}
+		s.liveID = n.ID
 		s.id, s.x, s.y, s.hasPos = n.ID, n.X, n.Y, n.ID >= 0
 	}
 	for i := range d.slots { // a device listing one id in two slots: keep the first
 		if d.slots[i].live {
 			for k := i + 1; k < len(d.slots); k++ {
-				if o := &d.slots[k]; o.live && o.id == d.slots[i].id {
-					out = append(out, ContactEvent{Kind: game.KindCancel, ID: o.id, X: o.x, Y: o.y, TimeUS: t})
+				if o := &d.slots[k]; o.live && o.liveID == d.slots[i].liveID {
+					out = append(out, ContactEvent{Kind: game.KindCancel, ID: o.liveID, X: o.x, Y: o.y, TimeUS: t})
 					o.live, o.blocked = false, true
 				}
 			}

@@ -300,3 +300,53 @@ func TestEvemuWriteReadRoundTrip(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+// TestProtocolBTrackingIDChangesWithinAFrame covers slots whose tracking id changes more than once
+// between two SYN_REPORTs, or changes just before a SYN_DROPPED: the contact that was reported
+// down is the one that goes up or is cancelled, and no id is ever down twice.
+func TestProtocolBTrackingIDChangesWithinAFrame(t *testing.T) {
+	abs := func(code uint16, v int32) RawEvent { return RawEvent{Type: EvAbs, Code: code, Value: v} }
+	syn := RawEvent{Type: EvSyn, Code: SynReport}
+	slot := func(n int32) RawEvent { return abs(AbsMTSlot, n) }
+	tid := func(n int32) RawEvent { return abs(AbsMTTrackingID, n) }
+	pos := []RawEvent{abs(AbsMTPositionX, 10), abs(AbsMTPositionY, 20)}
+	down := func(s, id int32) []RawEvent { return append([]RawEvent{slot(s), tid(id)}, append(pos, syn)...) }
+	cat := func(parts ...[]RawEvent) (evs []RawEvent) {
+		for _, p := range parts {
+			evs = append(evs, p...)
+		}
+		return evs
+	}
+	for _, tc := range []struct {
+		name string
+		evs  []RawEvent
+		want string // kind:id, in order
+	}{
+		{"two new ids in one frame", cat(down(0, 7), []RawEvent{tid(8), tid(9), syn}), "down:7 up:7 down:9"},
+		{"new id then lift in one frame", cat(down(0, 7), []RawEvent{tid(8), tid(-1), syn}), "down:7 up:7"},
+		{"lift then same id again", cat(down(0, 7), []RawEvent{tid(-1), tid(7), syn}), "down:7 up:7 down:7"},
+		{"new id then SYN_DROPPED", cat(down(0, 7), []RawEvent{tid(8), {Type: EvSyn, Code: SynDropped}, syn}), "down:7 cancel:7"},
+		{"id moves to a lower slot while its slot takes another", cat(down(1, 7), []RawEvent{slot(0), tid(7)}, pos, []RawEvent{slot(1), tid(8), syn}), "down:7 cancel:7 down:7 down:8"},
+		{"id reused by another slot", cat(down(1, 7), []RawEvent{slot(0), tid(7)}, pos, []RawEvent{syn, slot(1), tid(9), syn}), "down:7 cancel:7 down:7 down:9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			info := device("b", 100, 100)
+			d, err := NewDecoder(&info, DecoderConfig{Protocol: ProtoB})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []ContactEvent
+			for _, ev := range tc.evs {
+				out = d.Feed(ev, out)
+			}
+			check(t, out)
+			var got []string
+			for _, e := range out {
+				got = append(got, fmt.Sprintf("%v:%d", e.Kind, e.ID))
+			}
+			if g := strings.Join(got, " "); g != tc.want {
+				t.Fatalf("got %s, want %s", g, tc.want)
+			}
+		})
+	}
+}
