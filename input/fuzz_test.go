@@ -12,7 +12,8 @@ import (
 
 // FuzzParseEvemu feeds arbitrary text to the evemu parser, then decodes what parses through every
 // protocol and the wall. Nothing may panic; a rejected file must be an ErrRecording naming a line;
-// decoded contacts must be consistent (a down for a new id, everything else for a live one).
+// decoded contacts must be consistent (a down for a new id, everything else for a live one), on
+// the device and on the wall, and detaching the frame then flushing the wall must end every contact.
 func FuzzParseEvemu(f *testing.F) {
 	files, _ := filepath.Glob("testdata/recordings/*.evemu")
 	for _, p := range files {
@@ -76,10 +77,16 @@ func decodeEverywhere(t *testing.T, info *DeviceInfo, evs []RawEvent) {
 			}
 		}
 		check(t, out)
-		for _, we := range wall {
+		wall = w.Flush(w.Detach(0, 0, wall))
+		asContacts := make([]ContactEvent, len(wall))
+		for k, we := range wall {
 			if we.XMM < 0 || we.YMM < 0 || we.XMM >= cfg.Wall.WidthMM || we.YMM >= cfg.Wall.HeightMM {
 				t.Fatalf("wall event off the wall: %+v", we)
 			}
+			asContacts[k] = ContactEvent{Kind: we.Kind, ID: we.Contact}
+		}
+		if c := check(t, asContacts); c.downs != c.ups+c.cancels {
+			t.Fatalf("wall: %d downs but %d ups and %d cancels after Detach and Flush", c.downs, c.ups, c.cancels)
 		}
 	}
 }
