@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, vet, the pure packages with CGO_ENABLED=0, the
-# window under Xvfb, bounded fuzzing and one pass of every benchmark.
+# window under Xvfb, bounded fuzzing (10 s a target; TAPWALL_FUZZTIME changes it) and one pass of every
+# benchmark. The ordinary tests also replay every fuzz seed and the committed testdata/fuzz inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,10 +18,7 @@ echo "== window and render tests (Xvfb)"
 xvfb-run -a go test -count=1 ./render/... ./cmd/tapwall-wall/...
 
 echo "== fuzz targets, bounded"
-for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' -r --include='*_test.go' . | sed 's/func //' | sort -u); do
-  pkg=$(dirname "$(grep -rl --include='*_test.go' "^func $target(" . | head -1)")
-  CGO_ENABLED=0 go test -run '^$' -fuzz "^$target\$" -fuzztime 10s "$pkg"
-done
+scripts/fuzz.sh "${TAPWALL_FUZZTIME:-10s}"
 
 echo "== benchmarks, one pass each (figures: go test -bench . -benchmem ./game/ ./input/ ./netsync/)"
 CGO_ENABLED=0 go test -run '^$' -bench . -benchtime 1x ./game/... ./input/... ./netsync/...
