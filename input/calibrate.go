@@ -8,10 +8,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"tapwall/game"
+	"tapwall/internal/durable"
 )
 
 // PointPair is one calibration point: where the device saw the touch, normalised to 0..1 on its
@@ -170,9 +170,13 @@ func ReadPoints(r io.Reader, name string) ([]PointPair, error) {
 }
 
 // WriteCalibration sets `calibration = [...]` in the [[frames]] table named frame of the TOML
-// file at path, keeping everything else (comments included) as it is. The new file is validated,
-// fsynced and renamed over the old one, so a crash leaves either the old or the new config.
+// file at path, keeping everything else (comments included) as it is. The new file is validated
+// and written with durable.WriteFile, so a crash leaves either the old or the new config.
 func WriteCalibration(path, frame string, c [6]float64) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
@@ -211,23 +215,10 @@ func WriteCalibration(path, frame string, c [6]float64) error {
 	if _, err := game.ParseConfig(out, path); err != nil {
 		return fmt.Errorf("calibrated config would not load: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tapwall-config-*")
-	if err != nil {
+	if err := durable.WriteFile(path, out, st.Mode().Perm()); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(out); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Calibrator runs the interactive calibration of one frame: it shows the operator one crosshair at

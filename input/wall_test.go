@@ -361,6 +361,9 @@ func TestWriteCalibrationKeepsTheRestOfTheFile(t *testing.T) {
 	if !strings.Contains(string(got), "# rain today") || !strings.Contains(string(got), "# the other one") || strings.Count(string(got), "calibration") != 2 {
 		t.Fatalf("comments or lines lost:\n%s", got)
 	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+		t.Fatalf("config mode %v after calibration, want the 0644 it had", st.Mode().Perm())
+	}
 	if err := WriteCalibration(p, "middle", c); err == nil {
 		t.Fatal("an unknown frame must be an error")
 	}

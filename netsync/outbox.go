@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"tapwall/internal/durable"
 )
 
 // Outbox defaults.
@@ -209,21 +211,9 @@ func (o *Outbox) openSegment(idx int, appendExisting bool) error {
 	if !appendExisting {
 		o.segs = append(o.segs, segment{idx: idx, path: p})
 		o.size = 0
-		if err := syncDir(o.dir); err != nil {
+		if err := durable.SyncDir(o.dir); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("netsync: outbox: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("netsync: outbox: sync dir: %w", err)
 	}
 	return nil
 }
@@ -430,33 +420,12 @@ func (o *Outbox) saveAcked(force bool) {
 		return
 	}
 	b, _ := json.Marshal(o.acked)
-	tmp := filepath.Join(o.dir, "acked.json.tmp")
-	if err := writeFileSync(tmp, b); err != nil {
-		o.log.Warn().Err(err).Msg("outbox: cannot save acked positions")
-		return
-	}
-	if err := os.Rename(tmp, filepath.Join(o.dir, "acked.json")); err != nil {
+	if err := durable.WriteFile(filepath.Join(o.dir, "acked.json"), b, 0o644); err != nil {
 		o.log.Warn().Err(err).Msg("outbox: cannot save acked positions")
 		return
 	}
 	o.dirty, o.lastSave = false, time.Now()
 	o.trimSegments() // only after the acked positions are on disk
-}
-
-func writeFileSync(p string, b []byte) error {
-	f, err := os.Create(p)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // AckedList returns the acknowledged seq of every round the outbox knows, for the hello.
