@@ -27,13 +27,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"tapwall/cmd/internal/logs"
 	"tapwall/netsync"
 )
 
 func main() {
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000000Z07:00"
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "start-round" {
 		os.Exit(startRound(args[1:], os.Stdout, os.Stderr))
@@ -42,17 +40,6 @@ func main() {
 		os.Exit(abortRound(args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(serve(args, os.Stderr))
-}
-
-func logger(format string, w io.Writer) (zerolog.Logger, error) {
-	switch format {
-	case "json":
-	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
-	default:
-		return zerolog.Nop(), fmt.Errorf("--log-format %q: use json or console", format)
-	}
-	return zerolog.New(w).With().Timestamp().Logger(), nil
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -74,7 +61,7 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
-	log, err := logger(*format, stderr)
+	log, err := logs.New(stderr, *format, "info")
 	if err != nil || *db == "" || (*cert == "") != (*key == "") {
 		if err != nil {
 			fmt.Fprintln(stderr, "scorehub:", err)

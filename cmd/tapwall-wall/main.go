@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"tapwall/cmd/internal/logs"
 	"tapwall/cmd/internal/runopts"
 	"tapwall/game"
 	"tapwall/input"
@@ -23,7 +24,6 @@ import (
 )
 
 func main() {
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000000Z07:00" // microseconds: ticks are 16 ms
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -36,16 +36,11 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
 		return 2
 	}
-	var w io.Writer = os.Stderr
-	if opt.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"}
-	}
-	lvl, err := zerolog.ParseLevel(opt.LogLevel)
+	log, err := logs.New(os.Stderr, opt.LogFormat, opt.LogLevel)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "tapwall run: --log-level %q: use debug, info, warn or error\n", opt.LogLevel)
+		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
 		return 2
 	}
-	log := zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 
 	cfg := game.DefaultConfig()
 	if opt.Config != "" {

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"tapwall/cmd/internal/logs"
 )
 
 // Exit codes, part of the command-line contract.
@@ -62,7 +64,6 @@ type errExit struct{ code int }
 func (e errExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
-	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000000Z07:00" // microseconds: ticks are 16 ms
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(c.main(os.Args[1:]))
 }
@@ -124,21 +125,9 @@ func goVersion() string {
 func (c *cli) logFlags(fs *flag.FlagSet) func() error {
 	format := fs.String("log-format", "json", "log format on stderr: json (one event per line) or console (for people)")
 	level := fs.String("log-level", "info", "least severe log level shown: debug, info, warn, error")
-	return func() error {
-		lvl, err := zerolog.ParseLevel(*level)
-		if err != nil || *level == "" {
-			return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
-		}
-		var w io.Writer = c.stderr
-		switch *format {
-		case "json":
-		case "console":
-			w = zerolog.ConsoleWriter{Out: c.stderr, TimeFormat: "15:04:05.000"}
-		default:
-			return fmt.Errorf("--log-format %q: use json or console", *format)
-		}
-		c.log = zerolog.New(w).Level(lvl).With().Timestamp().Logger()
-		return nil
+	return func() (err error) {
+		c.log, err = logs.New(c.stderr, *format, *level)
+		return err
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"tapwall/cmd/internal/logs"
 )
 
 // Defaults of the window program.
@@ -102,8 +104,8 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	if o.Screenshot != "" && o.ExitAfterTicks == 0 {
 		return o, fmt.Errorf("--screenshot needs --exit-after-ticks N: the frame after tick N is written")
 	}
-	if o.LogFormat != "json" && o.LogFormat != "console" {
-		return o, fmt.Errorf("--log-format %q: use json or console", o.LogFormat)
+	if _, err := logs.New(io.Discard, o.LogFormat, o.LogLevel); err != nil {
+		return o, err
 	}
 	return o, nil
 }
