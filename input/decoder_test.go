@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -298,8 +297,6 @@ func TestEvemuWriteReadRoundTrip(t *testing.T) {
 		t.Fatal("recording changed through write and read")
 	}
 }
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
 // TestProtocolBTrackingIDChangesWithinAFrame covers slots whose tracking id changes more than once
 // between two SYN_REPORTs, or changes just before a SYN_DROPPED: the contact that was reported

@@ -17,29 +17,18 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"tapwall/internal/testbin"
 )
 
-var scorehubBin string
+var binDir string // holds scorehub
 
 // TestMain builds scorehub for the crash tests, and runs the crash helper when asked to.
 func TestMain(m *testing.M) {
 	if os.Getenv("TAPWALL_CRASH_HELPER") != "" {
 		os.Exit(crashHelper())
 	}
-	dir, err := os.MkdirTemp("", "scorehub-bin")
-	if err != nil {
-		panic(err)
-	}
-	scorehubBin = filepath.Join(dir, "scorehub")
-	cmd := exec.Command("go", "build", "-o", scorehubBin, "../cmd/scorehub")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testbin.Main(m, &binDir, testbin.Cmd{Pkg: "../cmd/scorehub"})
 }
 
 // crashHelper is a wall streaming events 1..N of round 1 through a real outbox and client; after
@@ -122,7 +111,7 @@ func freePort(t *testing.T) string {
 
 func startScorehub(t *testing.T, addr, db string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(scorehubBin, "--listen", addr, "--db", db)
+	cmd := exec.Command(filepath.Join(binDir, "scorehub"), "--listen", addr, "--db", db)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

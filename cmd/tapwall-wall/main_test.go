@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"tapwall/game"
+	"tapwall/internal/testbin"
 	"tapwall/render"
 )
 
@@ -23,22 +24,7 @@ var binDir string
 // TestMain builds tapwall and tapwall-wall side by side, as a user's install has them, so the tests
 // drive the real `tapwall run` path. It needs an X display: the README runs it under xvfb-run.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tapwall-wall-bin")
-	if err != nil {
-		panic(err)
-	}
-	binDir = dir
-	for _, b := range []struct{ pkg, cgo string }{{"../tapwall", "0"}, {".", "1"}} {
-		cmd := exec.Command("go", "build", "-o", dir+"/", b.pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			os.Stderr.Write(out)
-			panic(err)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testbin.Main(m, &binDir, testbin.Cmd{Pkg: "../tapwall"}, testbin.Cmd{Pkg: ".", CGO: true})
 }
 
 func write(t *testing.T, name, body string) string {

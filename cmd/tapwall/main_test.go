@@ -13,26 +13,14 @@ import (
 
 	"tapwall/assets"
 	"tapwall/game"
+	"tapwall/internal/testbin"
 )
 
 var binDir string
 
 // TestMain builds the real tapwall binary (CGO_ENABLED=0, as shipped) for the process tests.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tapwall-bin")
-	if err != nil {
-		panic(err)
-	}
-	binDir = dir
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "tapwall"), ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testbin.Main(m, &binDir, testbin.Cmd{Pkg: "."})
 }
 
 // tapwall runs the built binary and returns stdout, stderr and the exit code.
