@@ -1,12 +1,9 @@
 package input
 
 import (
-	"context"
 	"sort"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"tapwall/game"
 )
@@ -54,17 +51,8 @@ func BenchmarkReadToQueue(b *testing.B) {
 	w, _ := NewWall(&cfg)
 	op := newFakeOpener()
 	op.plug("/dev/input/event1", device("x", 4000, 4000))
-	fa := &fakeAfter{waits: make(chan time.Duration, 1), fire: make(chan time.Time)}
-	r := NewReader(&cfg, w, ReaderOptions{Opener: op, Log: zerolog.Nop(), After: fa.after})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	for fe := range r.Events() {
-		if fe.Attach != nil {
-			break
-		}
-	}
+	r, _ := runReader(b, &cfg, w, op, 1)
+	next(b, r.Events(), "the frame attached", func(fe FrameEvent) bool { return fe.Attach != nil })
 	op.mu.Lock()
 	pw := op.writers["/dev/input/event1"]
 	op.mu.Unlock()

@@ -116,8 +116,28 @@ func (f *fakeAfter) after(d time.Duration) <-chan time.Time {
 	return f.fire
 }
 
+// runReader runs a Reader over op's fake devices until the test ends, then checks that Run
+// returned. Its reopen waits go through the returned fakeAfter, buffered up to waits.
+func runReader(tb testing.TB, cfg *game.Config, w *Wall, op *fakeOpener, waits int) (*Reader, *fakeAfter) {
+	tb.Helper()
+	fa := &fakeAfter{waits: make(chan time.Duration, waits), fire: make(chan time.Time)}
+	r := NewReader(cfg, w, ReaderOptions{Opener: op, Log: zerolog.Nop(), After: fa.after})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			tb.Error("Reader.Run did not stop after cancel: a goroutine leaked")
+		}
+	})
+	return r, fa
+}
+
 // next waits for a frame event matching ok, with a deadline.
-func next(t *testing.T, ch <-chan FrameEvent, what string, ok func(FrameEvent) bool) FrameEvent {
+func next(t testing.TB, ch <-chan FrameEvent, what string, ok func(FrameEvent) bool) FrameEvent {
 	t.Helper()
 	deadline := time.After(5 * time.Second)
 	for {
@@ -139,19 +159,7 @@ func TestHotPlugFrameReturnsWhileOthersRunOn(t *testing.T) {
 	op := newFakeOpener()
 	op.plug("/dev/input/event1", device("L", 4000, 4000))
 	op.plug("/dev/input/event2", device("R", 4000, 4000))
-	fa := &fakeAfter{waits: make(chan time.Duration, 16), fire: make(chan time.Time)}
-	r := NewReader(&cfg, w, ReaderOptions{Opener: op, Log: zerolog.Nop(), After: fa.after})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("Reader.Run did not stop after cancel: a goroutine leaked")
-		}
-	}()
+	r, fa := runReader(t, &cfg, w, op, 16)
 	ev := r.Events()
 	attached := map[int]bool{}
 	for len(attached) < 2 {

@@ -1,12 +1,8 @@
 package input
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/rs/zerolog"
 
 	"tapwall/game"
 )
@@ -19,16 +15,9 @@ func TestAlarmWhenAFrameDisappearsMidRound(t *testing.T) {
 	op := newFakeOpener()
 	op.plug("/dev/input/event1", device("L", 4000, 4000))
 	op.plug("/dev/input/event2", device("R", 4000, 4000))
-	fa := &fakeAfter{waits: make(chan time.Duration, 64), fire: make(chan time.Time)}
-	r := NewReader(&cfg, w, ReaderOptions{Opener: op, Log: zerolog.Nop(), After: fa.after})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	for n := 0; n < 2; {
-		if fe := <-r.Events(); fe.Attach != nil {
-			n++
-		}
+	r, _ := runReader(t, &cfg, w, op, 64)
+	for n := 0; n < 2; n++ {
+		next(t, r.Events(), "both frames attached", func(fe FrameEvent) bool { return fe.Attach != nil })
 	}
 	km, _ := NewKeymap(nil)
 	kb := NewOperator(&cfg, km)
