@@ -107,21 +107,43 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
-func startRound(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("start-round", flag.ContinueOnError)
+// commandFlags are the flags that every command sent to a running scorehub has.
+type commandFlags struct {
+	fs                  *flag.FlagSet
+	server, wall, token *string
+}
+
+func newCommandFlags(name string, stderr io.Writer) commandFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8090", "the running scorehub")
-	wall := fs.String("wall", "", "wall id; required")
-	at := fs.String("at", "+5s", "show time of the round's tick 0: +DURATION from now, or Unix microseconds")
-	gameName := fs.String("game", "targets", "game: targets or rain")
-	seed := fs.Uint64("seed", 1, "round seed")
-	round := fs.Uint("round", 0, "round number (0: the next after the highest stored for the wall)")
-	token := fs.String("token", "", "the scorehub's token")
-	if err := fs.Parse(args); err != nil {
+	return commandFlags{
+		fs:     fs,
+		server: fs.String("server", "http://127.0.0.1:8090", "the running scorehub"),
+		wall:   fs.String("wall", "", "wall id; required"),
+		token:  fs.String("token", "", "the scorehub's token"),
+	}
+}
+
+// parse parses args; when the command must stop (-h, or a bad flag), ok is false and code is its
+// exit code.
+func (c commandFlags) parse(args []string) (code int, ok bool) {
+	if err := c.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return 0, false
 		}
-		return 2
+		return 2, false
+	}
+	return 0, true
+}
+
+func startRound(args []string, stdout, stderr io.Writer) int {
+	c := newCommandFlags("start-round", stderr)
+	at := c.fs.String("at", "+5s", "show time of the round's tick 0: +DURATION from now, or Unix microseconds")
+	gameName := c.fs.String("game", "targets", "game: targets or rain")
+	seed := c.fs.Uint64("seed", 1, "round seed")
+	round := c.fs.Uint("round", 0, "round number (0: the next after the highest stored for the wall)")
+	if code, ok := c.parse(args); !ok {
+		return code
 	}
 	var atUS int64
 	if d, ok := strings.CutPrefix(*at, "+"); ok {
@@ -137,33 +159,26 @@ func startRound(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scorehub start-round: --at %q: give +5s or Unix microseconds\n", *at)
 		return 2
 	}
-	if *wall == "" {
+	if *c.wall == "" {
 		fmt.Fprintln(stderr, "scorehub start-round: --wall is required")
 		return 2
 	}
-	body, _ := json.Marshal(netsync.StartRequest{Wall: *wall, Round: uint32(*round), Game: *gameName, Seed: *seed, AtUS: atUS})
-	return post(*server, "/api/start", *token, body, stdout, stderr, "start-round")
+	body, _ := json.Marshal(netsync.StartRequest{Wall: *c.wall, Round: uint32(*round), Game: *gameName, Seed: *seed, AtUS: atUS})
+	return post(*c.server, "/api/start", *c.token, body, stdout, stderr, "start-round")
 }
 
 func abortRound(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("abort-round", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8090", "the running scorehub")
-	wall := fs.String("wall", "", "wall id; required")
-	round := fs.Uint("round", 0, "round to abort; required")
-	token := fs.String("token", "", "the scorehub's token")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	c := newCommandFlags("abort-round", stderr)
+	round := c.fs.Uint("round", 0, "round to abort; required")
+	if code, ok := c.parse(args); !ok {
+		return code
 	}
-	if *wall == "" || *round == 0 {
+	if *c.wall == "" || *round == 0 {
 		fmt.Fprintln(stderr, "scorehub abort-round: --wall and --round are required")
 		return 2
 	}
-	body, _ := json.Marshal(map[string]any{"wall": *wall, "round": *round})
-	return post(*server, "/api/abort", *token, body, stdout, stderr, "abort-round")
+	body, _ := json.Marshal(map[string]any{"wall": *c.wall, "round": *round})
+	return post(*c.server, "/api/abort", *c.token, body, stdout, stderr, "abort-round")
 }
 
 // post sends a command to the running scorehub and prints its answer.
