@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestLivePageInHeadlessChromium(t *testing.T) {
 	}
 	dom := string(out)
 	for lane, score := range want {
-		if !strings.Contains(dom, `data-lane`+itoa(lane)+`="`+itoa64(score)+`"`) {
+		if !strings.Contains(dom, `data-lane`+strconv.Itoa(lane)+`="`+strconv.FormatInt(score, 10)+`"`) {
 			t.Fatalf("the page does not show lane %d = %d:\n%s", lane, score, dom)
 		}
 	}
@@ -140,6 +141,3 @@ func TestLivePageInHeadlessChromium(t *testing.T) {
 		t.Fatalf("cross-origin page socket: %v %v", err, resp.Status)
 	}
 }
-
-func itoa(n int) string     { return itoa64(int64(n)) }
-func itoa64(n int64) string { return big.NewInt(n).String() }

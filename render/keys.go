@@ -1,6 +1,10 @@
 package render
 
-import "github.com/hajimehoshi/ebiten/v2"
+import (
+	"strconv"
+
+	"github.com/hajimehoshi/ebiten/v2"
+)
 
 // keyNames maps the window's keys to the kernel's key names, so one keymap serves the window and
 // the evdev keyboards on the operator desk.
@@ -23,17 +27,10 @@ var keyNames = func() map[ebiten.Key]string {
 		m[ebiten.KeyNumpad0+ebiten.Key(i)] = "KEY_KP" + string(rune('0'+i))
 	}
 	for i := 0; i < 12; i++ {
-		m[ebiten.KeyF1+ebiten.Key(i)] = "KEY_F" + itoa(i+1)
+		m[ebiten.KeyF1+ebiten.Key(i)] = "KEY_F" + strconv.Itoa(i+1)
 	}
 	return m
 }()
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return string(rune('0'+n/10)) + string(rune('0'+n%10))
-}
 
 // KeyName returns the kernel name of a window key ("KEY_SPACE"), or "" for a key tapwall ignores.
 func KeyName(k ebiten.Key) string { return keyNames[k] }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestSimExit3WhenNotAcknowledged(t *testing.T) {
 	}
 	var sum game.Summary
 	json.Unmarshal([]byte(out), &sum)
-	if !strings.Contains(stderr, itoa(sum.Events)+" score events") || time.Since(start) > 20*time.Second {
+	if !strings.Contains(stderr, strconv.Itoa(sum.Events)+" score events") || time.Since(start) > 20*time.Second {
 		t.Fatalf("stderr %q should count the %d outstanding events", stderr, sum.Events)
 	}
 	// A bad URL is a usage error.
@@ -81,5 +82,3 @@ func TestSimExit3WhenNotAcknowledged(t *testing.T) {
 		t.Fatalf("--backend http://: exit %d", code)
 	}
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
