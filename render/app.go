@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"os"
 	"sort"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -18,6 +17,7 @@ import (
 
 	"tapwall/assets"
 	"tapwall/game"
+	"tapwall/internal/durable"
 )
 
 // MouseContact is the contact id the mouse uses when it stands in for a touch.
@@ -308,19 +308,14 @@ func writePNG(img *ebiten.Image, path string) error {
 	b := img.Bounds()
 	rgba := image.NewRGBA(b)
 	img.ReadPixels(rgba.Pix)
-	f, err := os.Create(path)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, rgba); err != nil {
 		return fmt.Errorf("screenshot: %w", err)
 	}
-	if err := png.Encode(f, rgba); err != nil {
-		f.Close()
+	if err := durable.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("screenshot: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("screenshot: %w", err)
-	}
-	return f.Close()
+	return nil
 }
 
 // Colours of the wall. Lanes alternate two dark shades so their edges read from the audience.
