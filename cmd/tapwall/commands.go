@@ -18,17 +18,6 @@ import (
 	"tapwall/netsync"
 )
 
-// parse parses flags; a bad flag has been reported by the flag package and becomes exit 2.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errExit{exitBad}
-	}
-	return nil
-}
-
 // loadConfig returns the config at path, or the defaults for "".
 func loadConfig(path string) (game.Config, error) {
 	if path == "" {
@@ -61,11 +50,7 @@ func (c *cli) sim(args []string) error {
 	bk := backendFlags(fs)
 	roundNo := fs.Uint("round", 1, "round number, part of every score's key (with --backend)")
 	flush := fs.Duration("flush-timeout", 10*time.Second, "with --backend: how long to wait for every score to be acknowledged (exit 3 if not)")
-	setLog := c.logFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := setLog(); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if *inputs == "" || fs.NArg() > 0 {
@@ -180,11 +165,7 @@ func writeJSON(w io.Writer, v any) error {
 
 func (c *cli) replay(args []string) error {
 	fs := c.newFlags("replay", "tapwall replay JOURNAL")
-	setLog := c.logFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := setLog(); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -213,7 +194,7 @@ func (c *cli) config(args []string) error {
 	fs := c.newFlags("config", "tapwall config --print-default | --check FILE")
 	printDefault := fs.Bool("print-default", false, "print the full default config, with a comment on every key")
 	check := fs.String("check", "", "validate this config file and print it as JSON")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	switch {

@@ -38,11 +38,7 @@ func (c *cli) trace(args []string) error {
 	files := fs.String("evemu", "", "evemu recordings, comma-separated, one per frame; required")
 	cfgPath := fs.String("config", "", "config file (TOML); default: one device covers the default wall")
 	format := fs.String("format", "wall", "wall: JSON Lines of wall contacts; inputs: `tapwall sim` input lines")
-	setLog := c.logFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := setLog(); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if *files == "" || fs.NArg() > 0 || (*format != "wall" && *format != "inputs") {
@@ -134,7 +130,7 @@ func (c *cli) devices(args []string) error {
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
 	cfgPath := fs.String("config", "", "config file whose [[frames]] the devices are matched against")
 	dir := fs.String("dir", input.DevInputDir, "where the device nodes are")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadShowConfig(*cfgPath)
@@ -198,11 +194,7 @@ func (c *cli) record(args []string) error {
 	outPath := fs.String("out", "", "evemu file to write; required")
 	dur := fs.Duration("duration", 0, "stop after this long (default: until Ctrl-C)")
 	grab := fs.Bool("grab", false, "grab the device while recording (the desktop does not see the touches)")
-	setLog := c.logFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := setLog(); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if *path == "" || *outPath == "" || fs.NArg() > 0 {
@@ -240,11 +232,7 @@ func (c *cli) calibrate(args []string) error {
 	frame := fs.String("frame", "", "frame to calibrate (default: the first [[frames]] entry)")
 	cfgPath := fs.String("config", "", "config file; the fit is written into its [[frames]] entry")
 	points := fs.String("from-points", "", "fit from recorded points instead of touches: JSON Lines {\"u\":U,\"v\":V,\"x_mm\":X,\"y_mm\":Y}")
-	setLog := c.logFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := setLog(); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadShowConfig(*cfgPath)

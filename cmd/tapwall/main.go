@@ -53,8 +53,9 @@ Exit codes: 0 ok, 1 replay mismatch, 2 bad usage, config, input or environment,
 
 // cli carries what every command needs; tests run commands in-process through it.
 type cli struct {
-	stdout, stderr io.Writer
-	log            zerolog.Logger
+	stdout, stderr      io.Writer
+	log                 zerolog.Logger
+	logFormat, logLevel *string // the command's --log-format and --log-level, set by newFlags
 }
 
 // errExit carries an exit code out of a command, with the message already printed (or none).
@@ -121,17 +122,8 @@ func goVersion() string {
 	return "unknown go"
 }
 
-// logFlags adds --log-format and --log-level to fs; call the returned func after parsing.
-func (c *cli) logFlags(fs *flag.FlagSet) func() error {
-	format := fs.String("log-format", "json", "log format on stderr: json (one event per line) or console (for people)")
-	level := fs.String("log-level", "info", "least severe log level shown: debug, info, warn, error")
-	return func() (err error) {
-		c.log, err = logs.New(c.stderr, *format, *level)
-		return err
-	}
-}
-
-// newFlags returns a flag set that prints its usage to stderr and returns errors instead of exiting.
+// newFlags returns a flag set that prints its usage to stderr and returns errors instead of exiting,
+// with the --log-format and --log-level flags that every command has.
 func (c *cli) newFlags(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
@@ -139,5 +131,20 @@ func (c *cli) newFlags(name, synopsis string) *flag.FlagSet {
 		fmt.Fprintf(c.stderr, "Usage: %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
+	c.logFormat = fs.String("log-format", "json", "log format on stderr: json (one event per line) or console (for people)")
+	c.logLevel = fs.String("log-level", "info", "least severe log level shown: debug, info, warn, error")
 	return fs
+}
+
+// parse parses a command's flags and sets up its logger. A bad flag has been reported by the flag
+// package and becomes exit 2; -h returns flag.ErrHelp.
+func (c *cli) parse(fs *flag.FlagSet, args []string) (err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errExit{exitBad}
+	}
+	c.log, err = logs.New(c.stderr, *c.logFormat, *c.logLevel)
+	return err
 }
