@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"tapwall/cmd/internal/logs"
-	"tapwall/netsync"
+	"tapwall/netsync/hub"
 )
 
 func main() {
@@ -69,7 +69,7 @@ func serve(args []string, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	store, err := netsync.OpenStore(*db)
+	store, err := hub.OpenStore(*db)
 	if err != nil {
 		fmt.Fprintln(stderr, "scorehub:", err)
 		return 2
@@ -82,7 +82,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hub := netsync.NewHub(store, netsync.HubConfig{Token: *token, Log: log})
+	hub := hub.NewHub(store, hub.HubConfig{Token: *token, Log: log})
 	done := make(chan struct{})
 	go func() { hub.Run(ctx); close(done) }()
 	srv := &http.Server{Handler: hub.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -163,7 +163,7 @@ func startRound(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "scorehub start-round: --wall is required")
 		return 2
 	}
-	body, _ := json.Marshal(netsync.StartRequest{Wall: *c.wall, Round: uint32(*round), Game: *gameName, Seed: *seed, AtUS: atUS})
+	body, _ := json.Marshal(hub.StartRequest{Wall: *c.wall, Round: uint32(*round), Game: *gameName, Seed: *seed, AtUS: atUS})
 	return post(*c.server, "/api/start", *c.token, body, stdout, stderr, "start-round")
 }
 

@@ -14,15 +14,16 @@ import (
 	"github.com/rs/zerolog"
 
 	"tapwall/netsync"
+	"tapwall/netsync/hub"
 )
 
 func TestStartRoundReachesTheWall(t *testing.T) {
-	st, err := netsync.OpenStore(filepath.Join(t.TempDir(), "s.db"))
+	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	hub := netsync.NewHub(st, netsync.HubConfig{Token: "tk", Log: zerolog.Nop()})
+	hub := hub.NewHub(st, hub.HubConfig{Token: "tk", Log: zerolog.Nop()})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go hub.Run(ctx)

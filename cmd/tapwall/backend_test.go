@@ -14,16 +14,16 @@ import (
 	"github.com/rs/zerolog"
 
 	"tapwall/game"
-	"tapwall/netsync"
+	scorehub "tapwall/netsync/hub"
 )
 
-func hub(t *testing.T, token string) (string, *netsync.Store) {
+func hub(t *testing.T, token string) (string, *scorehub.Store) {
 	t.Helper()
-	st, err := netsync.OpenStore(filepath.Join(t.TempDir(), "s.db"))
+	st, err := scorehub.OpenStore(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := netsync.NewHub(st, netsync.HubConfig{Token: token, Log: zerolog.Nop()})
+	h := scorehub.NewHub(st, scorehub.HubConfig{Token: token, Log: zerolog.Nop()})
 	ctx, cancel := context.WithCancel(context.Background())
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	srv := &http.Server{Handler: h.Handler()}

@@ -1,4 +1,4 @@
-package netsync
+package hub
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"tapwall/netsync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -33,12 +34,12 @@ type HubConfig struct {
 type wallConn struct {
 	wall string
 	conn *websocket.Conn
-	out  chan Message
+	out  chan netsync.Message
 	done chan struct{}
 	once sync.Once
 }
 
-func (w *wallConn) send(m Message) {
+func (w *wallConn) send(m netsync.Message) {
 	select {
 	case w.out <- m:
 	case <-w.done:
@@ -48,7 +49,7 @@ func (w *wallConn) send(m Message) {
 func (w *wallConn) stop() { w.once.Do(func() { close(w.done) }) }
 
 type commitReq struct {
-	ev Event
+	ev netsync.Event
 	wc *wallConn
 }
 
@@ -92,7 +93,7 @@ func NewHub(store *Store, cfg HubConfig) *Hub {
 // Run commits received events in batches until ctx is cancelled. It blocks.
 func (h *Hub) Run(ctx context.Context) {
 	batch := make([]commitReq, 0, 4096)
-	evs := make([]Event, 0, 4096)
+	evs := make([]netsync.Event, 0, 4096)
 	for {
 		batch = batch[:0]
 		select {
@@ -120,7 +121,7 @@ func (h *Hub) Run(ctx context.Context) {
 		if err != nil {
 			h.cfg.Log.Error().Err(err).Int("events", len(evs)).Msg("commit failed; walls will resend")
 			for _, r := range batch {
-				h.sendError(r.wc, CodeStore, "the backend could not store the event; resend")
+				h.sendError(r.wc, netsync.CodeStore, "the backend could not store the event; resend")
 			}
 			continue
 		}
@@ -139,12 +140,12 @@ func (h *Hub) Run(ctx context.Context) {
 				acks[key{r.wc, r.ev.Round}] = true
 			case Gap:
 				h.mGaps.Inc()
-				h.sendError(r.wc, CodeGap, fmt.Sprintf("round %d: got seq %d, expected %d; resend from your first unacknowledged event",
+				h.sendError(r.wc, netsync.CodeGap, fmt.Sprintf("round %d: got seq %d, expected %d; resend from your first unacknowledged event",
 					r.ev.Round, r.ev.Seq, h.store.StoredSeq(r.ev.Wall, r.ev.Round)+1))
 			}
 		}
 		for k := range acks { // cumulative: the highest seq committed, which is all before it too
-			k.wc.send(Message{Type: TypeAck, Wall: k.wc.wall, Round: k.round, Seq: h.store.StoredSeq(k.wc.wall, k.round)})
+			k.wc.send(netsync.Message{Type: netsync.TypeAck, Wall: k.wc.wall, Round: k.round, Seq: h.store.StoredSeq(k.wc.wall, k.round)})
 		}
 		h.pushTotals()
 	}
@@ -152,7 +153,7 @@ func (h *Hub) Run(ctx context.Context) {
 
 func (h *Hub) sendError(wc *wallConn, code, msg string) {
 	h.mErrors.WithLabelValues(code).Inc()
-	wc.send(Message{Type: TypeError, Code: code, Message: msg})
+	wc.send(netsync.Message{Type: netsync.TypeError, Code: code, Message: msg})
 }
 
 // Handler serves /ws (walls), /api/totals, /api/start, /healthz, /metrics, /live and / (the page).
@@ -179,7 +180,7 @@ func (h *Hub) Handler() http.Handler {
 }
 
 // hardReadLimit is where gorilla itself cuts a message off.
-const hardReadLimit = 4 * MaxMessage
+const hardReadLimit = 4 * netsync.MaxMessage
 
 var wallUpgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096}
 
@@ -203,31 +204,31 @@ func (h *Hub) serveWall(w http.ResponseWriter, r *http.Request) {
 		conn.Close()
 		return
 	}
-	hello, err := Decode(b)
+	hello, err := netsync.Decode(b)
 	fail := func(code string, close int, msg string) {
 		h.mErrors.WithLabelValues(code).Inc()
-		conn.SetWriteDeadline(time.Now().Add(WriteWait))
-		conn.WriteJSON(Message{Type: TypeError, Code: code, Message: msg})
+		conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
+		conn.WriteJSON(netsync.Message{Type: netsync.TypeError, Code: code, Message: msg})
 		h.closeWith(conn, close, msg)
 	}
 	switch {
-	case err != nil || hello.Type != TypeHello:
-		fail(CodeNeedHello, websocket.CloseProtocolError, "the first message must be a hello")
+	case err != nil || hello.Type != netsync.TypeHello:
+		fail(netsync.CodeNeedHello, websocket.CloseProtocolError, "the first message must be a hello")
 		return
-	case hello.Version != ProtocolVersion:
-		fail(CodeBadVersion, websocket.CloseProtocolError, fmt.Sprintf("protocol version %d; this backend speaks %d", hello.Version, ProtocolVersion))
+	case hello.Version != netsync.ProtocolVersion:
+		fail(netsync.CodeBadVersion, websocket.CloseProtocolError, fmt.Sprintf("protocol version %d; this backend speaks %d", hello.Version, netsync.ProtocolVersion))
 		return
 	case h.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(hello.Token), []byte(h.cfg.Token)) != 1:
 		log.Warn().Str("wall", hello.Wall).Msg("wall refused: wrong token")
-		fail(CodeBadToken, websocket.ClosePolicyViolation, "wrong token")
+		fail(netsync.CodeBadToken, websocket.ClosePolicyViolation, "wrong token")
 		return
 	case hello.Wall == "":
-		fail(CodeNeedHello, websocket.CloseProtocolError, "hello without a wall id")
+		fail(netsync.CodeNeedHello, websocket.CloseProtocolError, "hello without a wall id")
 		return
 	}
-	wc := &wallConn{wall: hello.Wall, conn: conn, out: make(chan Message, 1024), done: make(chan struct{})}
-	conn.SetWriteDeadline(time.Now().Add(WriteWait))
-	if err := conn.WriteJSON(Message{Type: TypeWelcome, Version: ProtocolVersion, Acked: h.store.Acked(hello.Wall)}); err != nil {
+	wc := &wallConn{wall: hello.Wall, conn: conn, out: make(chan netsync.Message, 1024), done: make(chan struct{})}
+	conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
+	if err := conn.WriteJSON(netsync.Message{Type: netsync.TypeWelcome, Version: netsync.ProtocolVersion, Acked: h.store.Acked(hello.Wall)}); err != nil {
 		conn.Close()
 		return
 	}
@@ -246,7 +247,7 @@ func (h *Hub) serveWall(w http.ResponseWriter, r *http.Request) {
 	if h.readWall(wc, log) { // let the writer send the too_big error and close
 		select {
 		case <-writerDone:
-		case <-time.After(WriteWait):
+		case <-time.After(netsync.WriteWait):
 		}
 	}
 	wc.stop()
@@ -264,40 +265,40 @@ func (h *Hub) serveWall(w http.ResponseWriter, r *http.Request) {
 // readWall is a wall connection's only reader. It reports whether it stopped on a message too big.
 func (h *Hub) readWall(wc *wallConn, log zerolog.Logger) (tooBig bool) {
 	conn := wc.conn
-	conn.SetReadDeadline(time.Now().Add(PongWait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(PongWait)) })
+	conn.SetReadDeadline(time.Now().Add(netsync.PongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(netsync.PongWait)) })
 	conn.SetPingHandler(func(data string) error {
-		conn.SetReadDeadline(time.Now().Add(PongWait))
-		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(WriteWait))
+		conn.SetReadDeadline(time.Now().Add(netsync.PongWait))
+		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(netsync.WriteWait))
 	})
 	for {
 		_, b, err := conn.ReadMessage()
-		if err == nil && len(b) > MaxMessage {
+		if err == nil && len(b) > netsync.MaxMessage {
 			err = websocket.ErrReadLimit
 		}
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				log.Warn().Int("bytes", len(b)).Msg("message over the size limit; connection closed")
-				h.sendError(wc, CodeTooBig, fmt.Sprintf("message over %d bytes", MaxMessage))
+				h.sendError(wc, netsync.CodeTooBig, fmt.Sprintf("message over %d bytes", netsync.MaxMessage))
 				return true
 			}
 			return false
 		}
 		t2 := h.cfg.Now()
-		conn.SetReadDeadline(time.Now().Add(PongWait))
-		m, err := Decode(b)
+		conn.SetReadDeadline(time.Now().Add(netsync.PongWait))
+		m, err := netsync.Decode(b)
 		if err != nil {
-			h.sendError(wc, CodeBadJSON, err.Error())
+			h.sendError(wc, netsync.CodeBadJSON, err.Error())
 			continue
 		}
 		switch m.Type {
-		case TypeScore:
-			ev, err := EventOf(&m)
+		case netsync.TypeScore:
+			ev, err := netsync.EventOf(&m)
 			if err == nil && ev.Wall != wc.wall {
 				err = fmt.Errorf("score for wall %q on the connection of wall %q", ev.Wall, wc.wall)
 			}
 			if err != nil {
-				h.sendError(wc, CodeBadEvent, err.Error())
+				h.sendError(wc, netsync.CodeBadEvent, err.Error())
 				continue
 			}
 			select {
@@ -305,10 +306,10 @@ func (h *Hub) readWall(wc *wallConn, log zerolog.Logger) (tooBig bool) {
 			case <-wc.done:
 				return false
 			}
-		case TypeTimeReq:
-			wc.send(Message{Type: TypeTimeResp, T1: m.T1, T2: t2}) // T3 is stamped by the writer
+		case netsync.TypeTimeReq:
+			wc.send(netsync.Message{Type: netsync.TypeTimeResp, T1: m.T1, T2: t2}) // T3 is stamped by the writer
 		default:
-			h.sendError(wc, CodeBadJSON, fmt.Sprintf("unexpected message type %q", m.Type))
+			h.sendError(wc, netsync.CodeBadJSON, fmt.Sprintf("unexpected message type %q", m.Type))
 		}
 	}
 }
@@ -316,25 +317,25 @@ func (h *Hub) readWall(wc *wallConn, log zerolog.Logger) (tooBig bool) {
 // writeWall is a wall connection's only writer: acks, errors, time responses, commands and pings.
 func (h *Hub) writeWall(wc *wallConn, done chan<- struct{}) {
 	defer close(done)
-	ping := time.NewTicker(PingPeriod)
+	ping := time.NewTicker(netsync.PingPeriod)
 	defer ping.Stop()
 	for {
 		select {
 		case m := <-wc.out:
-			if m.Type == TypeTimeResp {
+			if m.Type == netsync.TypeTimeResp {
 				m.T3 = h.cfg.Now()
 			}
-			wc.conn.SetWriteDeadline(time.Now().Add(WriteWait))
+			wc.conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
 			if err := wc.conn.WriteJSON(m); err != nil {
 				wc.conn.Close()
 				return
 			}
-			if m.Type == TypeError && m.Code == CodeTooBig {
+			if m.Type == netsync.TypeError && m.Code == netsync.CodeTooBig {
 				h.closeWith(wc.conn, websocket.CloseMessageTooBig, "message too big")
 				return
 			}
 		case <-ping.C:
-			if err := wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(WriteWait)); err != nil {
+			if err := wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(netsync.WriteWait)); err != nil {
 				wc.conn.Close()
 				return
 			}
@@ -364,7 +365,7 @@ func (h *Hub) SendStart(req StartRequest) (uint32, error) {
 	if req.Round == 0 {
 		req.Round = h.store.MaxRound(req.Wall) + 1
 	}
-	wc.send(Message{Type: TypeStart, Round: req.Round, Game: req.Game, Seed: req.Seed, AtUS: req.AtUS})
+	wc.send(netsync.Message{Type: netsync.TypeStart, Round: req.Round, Game: req.Game, Seed: req.Seed, AtUS: req.AtUS})
 	h.cfg.Log.Info().Str("wall", req.Wall).Uint32("round", req.Round).Str("game", req.Game).Int64("at_us", req.AtUS).Msg("start command sent")
 	return req.Round, nil
 }
@@ -386,7 +387,7 @@ func (h *Hub) SendAbort(wall string, round uint32) error {
 	if wc == nil {
 		return fmt.Errorf("wall %q is not connected", wall)
 	}
-	wc.send(Message{Type: TypeAbort, Round: round})
+	wc.send(netsync.Message{Type: netsync.TypeAbort, Round: round})
 	h.cfg.Log.Warn().Str("wall", wall).Uint32("round", round).Msg("abort command sent")
 	return nil
 }
@@ -399,7 +400,7 @@ func (h *Hub) serveAbort(w http.ResponseWriter, r *http.Request) {
 		Wall  string `json:"wall"`
 		Round uint32 `json:"round"`
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxMessage)
+	r.Body = http.MaxBytesReader(w, r.Body, netsync.MaxMessage)
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Wall == "" || req.Round == 0 {
 		http.Error(w, "want {\"wall\",\"round\"}", http.StatusBadRequest)
 		return
@@ -417,7 +418,7 @@ func (h *Hub) serveStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req StartRequest
-	r.Body = http.MaxBytesReader(w, r.Body, MaxMessage)
+	r.Body = http.MaxBytesReader(w, r.Body, netsync.MaxMessage)
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Wall == "" || req.Game == "" {
 		http.Error(w, "want {\"wall\",\"round\",\"game\",\"seed\",\"at_us\"}", http.StatusBadRequest)
 		return
@@ -463,7 +464,7 @@ func (h *Hub) serveLive(w http.ResponseWriter, r *http.Request) {
 	}()
 	b, _ := json.Marshal(h.store.Totals())
 	for {
-		conn.SetWriteDeadline(time.Now().Add(WriteWait))
+		conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
 		if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
 			return
 		}

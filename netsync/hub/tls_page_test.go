@@ -1,4 +1,4 @@
-package netsync
+package hub
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"tapwall/netsync"
 	"testing"
 	"time"
 
@@ -65,14 +66,14 @@ func TestWSSWithItsOwnCertificate(t *testing.T) {
 	// The operator's way: the certificate in a PEM file given as --backend-ca.
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
-	tc, err := TLSWithCA(caFile)
+	tc, err := netsync.TLSWithCA(caFile)
 	if err != nil || !tc.RootCAs.Equal(pool) {
 		t.Fatalf("TLSWithCA: %v", err)
 	}
-	if _, err := TLSWithCA(filepath.Join(t.TempDir(), "none.pem")); err == nil {
+	if _, err := netsync.TLSWithCA(filepath.Join(t.TempDir(), "none.pem")); err == nil {
 		t.Fatal("a missing CA file must be an error")
 	}
-	c := startClient(t, "wss://"+ln.Addr().String()+"/ws", "secure", "t", t.TempDir(), func(cc *ClientConfig) {
+	c := startClient(t, "wss://"+ln.Addr().String()+"/ws", "secure", "t", t.TempDir(), func(cc *netsync.ClientConfig) {
 		cc.TLS = tc
 	})
 	for s := uint64(1); s <= 50; s++ {

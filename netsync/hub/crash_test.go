@@ -1,4 +1,4 @@
-package netsync
+package hub
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"tapwall/netsync"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("TAPWALL_CRASH_HELPER") != "" {
 		os.Exit(crashHelper())
 	}
-	testbin.Main(m, &binDir, testbin.Cmd{Pkg: "../cmd/scorehub"})
+	testbin.Main(m, &binDir, testbin.Cmd{Pkg: "../../cmd/scorehub"})
 }
 
 // crashHelper is a wall streaming events 1..N of round 1 through a real outbox and client; after
@@ -37,12 +38,12 @@ func TestMain(m *testing.M) {
 func crashHelper() int {
 	url, dir, wall := os.Getenv("HELPER_URL"), os.Getenv("HELPER_DIR"), os.Getenv("HELPER_WALL")
 	n, _ := strconv.ParseUint(os.Getenv("HELPER_N"), 10, 64)
-	ob, err := OpenOutbox(dir, 0, zerolog.Nop())
+	ob, err := netsync.OpenOutbox(dir, 0, zerolog.Nop())
 	if err != nil {
 		fmt.Println("error", err)
 		return 1
 	}
-	cl, _ := NewClient(ClientConfig{URL: url, Wall: wall, Outbox: ob, Log: zerolog.Nop(), MaxBackoff: 100 * time.Millisecond})
+	cl, _ := netsync.NewClient(netsync.ClientConfig{URL: url, Wall: wall, Outbox: ob, Log: zerolog.Nop(), MaxBackoff: 100 * time.Millisecond})
 	ctx := context.Background()
 	go ob.Run(ctx)
 	go cl.Run(ctx)

@@ -1,4 +1,4 @@
-package netsync
+package hub
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"tapwall/netsync"
 	"testing"
 	"time"
 )
@@ -105,7 +106,7 @@ func TestTenThousandEventsThroughACuttingProxy(t *testing.T) {
 	h := startHub(t, HubConfig{})
 	px := &proxy{cutMax: 40_000}
 	addr := startProxy(t, strings.TrimPrefix(strings.TrimSuffix(h.url, "/ws"), "ws://"), px)
-	c := startClient(t, "ws://"+addr+"/ws", "cut", "", t.TempDir(), func(cc *ClientConfig) { cc.MaxBackoff = 50 * time.Millisecond })
+	c := startClient(t, "ws://"+addr+"/ws", "cut", "", t.TempDir(), func(cc *netsync.ClientConfig) { cc.MaxBackoff = 50 * time.Millisecond })
 	const n = 10_000
 	for s := uint64(1); s <= n; s++ { // the queue holds them all: this never waits
 		if err := c.outbox.Submit(genEvent("cut", 1, s)); err != nil {
@@ -140,11 +141,11 @@ func TestClockSyncThroughAsymmetricDelay(t *testing.T) {
 	}
 	px := &proxy{delayUp: jitter(8 * time.Millisecond), delayDn: jitter(2 * time.Millisecond)}
 	addr := startProxy(t, strings.TrimPrefix(strings.TrimSuffix(h.url, "/ws"), "ws://"), px)
-	c := startClient(t, "ws://"+addr+"/ws", "clk", "", t.TempDir(), func(cc *ClientConfig) {
+	c := startClient(t, "ws://"+addr+"/ws", "clk", "", t.TempDir(), func(cc *netsync.ClientConfig) {
 		cc.Local = local
 		cc.SyncEvery = 20 * time.Millisecond
 	})
-	waitFor(t, "64 time samples", 30*time.Second, func() bool { return c.client.Clock().Samples() >= ClockSamples })
+	waitFor(t, "64 time samples", 30*time.Second, func() bool { return c.client.Clock().Samples() >= netsync.ClockSamples })
 	off, delay, ok := c.client.Clock().Offset()
 	if !ok || abs64(off-trueOffset) > 1000 {
 		t.Fatalf("offset estimate %d µs (best delay %d µs), truth %d: off by %d µs, want within 1 ms", off, delay, trueOffset, off-trueOffset)

@@ -1,11 +1,13 @@
-package netsync
+package hub
 
 import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
+	"tapwall/netsync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -54,7 +56,7 @@ func OpenStore(path string) (*Store, error) {
 			return root.Bucket(wall).ForEachBucket(func(rk []byte) error {
 				round := binary.BigEndian.Uint32(rk)
 				return root.Bucket(wall).Bucket(rk).ForEach(func(k, v []byte) error {
-					var e Event
+					var e netsync.Event
 					if err := json.Unmarshal(v, &e); err != nil {
 						return fmt.Errorf("event %s/%d/%d: %w", wall, round, binary.BigEndian.Uint64(k), err)
 					}
@@ -71,7 +73,7 @@ func OpenStore(path string) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) count(e Event) {
+func (s *Store) count(e netsync.Event) {
 	k := ackKey(e.Wall, e.Round)
 	s.seqs[k] = max(s.seqs[k], e.Seq)
 	w := s.totals[e.Wall]
@@ -90,12 +92,12 @@ func (s *Store) count(e Event) {
 
 // Commit stores evs in one transaction, fsynced, in order: each is Stored, a Duplicate of one
 // already stored, or refused for a Gap. Nothing is stored if the transaction fails.
-func (s *Store) Commit(evs []Event) ([]Outcome, error) {
+func (s *Store) Commit(evs []netsync.Event) ([]Outcome, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Outcome, len(evs))
 	next := map[string]uint64{}
-	var stored []Event
+	var stored []netsync.Event
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		root := tx.Bucket(eventsBucket)
 		for i, e := range evs {
@@ -151,12 +153,12 @@ func (s *Store) StoredSeq(wall string, round uint32) uint64 {
 }
 
 // Acked returns the highest stored seq of every round of wall, for the welcome.
-func (s *Store) Acked(wall string) []RoundSeq {
+func (s *Store) Acked(wall string) []netsync.RoundSeq {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []RoundSeq
+	var out []netsync.RoundSeq
 	for r := range s.totals[wall] {
-		out = append(out, RoundSeq{Round: r, Seq: s.seqs[ackKey(wall, r)]})
+		out = append(out, netsync.RoundSeq{Round: r, Seq: s.seqs[ackKey(wall, r)]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Round < out[j].Round })
 	return out
@@ -225,3 +227,7 @@ func (s *Store) MaxRound(wall string) uint32 {
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
+
+func ackKey(wall string, round uint32) string {
+	return wall + "/" + strconv.FormatUint(uint64(round), 10)
+}

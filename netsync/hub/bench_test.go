@@ -1,4 +1,4 @@
-package netsync
+package hub
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"tapwall/netsync"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func BenchmarkAckLatencyAt200PerSecond(b *testing.B) {
 	sent := map[uint64]time.Time{}
 	var lat []time.Duration
 	acked := uint64(0)
-	c := startClient(b, h.url, "lat", "", b.TempDir(), func(cc *ClientConfig) {
+	c := startClient(b, h.url, "lat", "", b.TempDir(), func(cc *netsync.ClientConfig) {
 		cc.OnAck = func(_ string, _ uint32, seq uint64) {
 			now := time.Now()
 			mu.Lock()
@@ -131,7 +132,7 @@ func BenchmarkEchoBaselineThroughput(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for s := uint64(1); s <= uint64(b.N); s++ {
-		if err := c.WriteJSON(ScoreMessage(genEvent("echo", 1, s))); err != nil {
+		if err := c.WriteJSON(netsync.ScoreMessage(genEvent("echo", 1, s))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -153,7 +154,7 @@ func BenchmarkEchoBaselineLatencyAt200PerSecond(b *testing.B) {
 		for k := uint64(1); k <= 400; k++ {
 			<-tick.C
 			t0 := time.Now()
-			c.WriteJSON(ScoreMessage(genEvent("echo", 1, k)))
+			c.WriteJSON(netsync.ScoreMessage(genEvent("echo", 1, k)))
 			if _, _, err := c.ReadMessage(); err != nil {
 				b.Fatal(err)
 			}

@@ -1,6 +1,7 @@
-package netsync
+package hub
 
 import (
+	"tapwall/netsync"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ func TestStartCommandLandsTickZeroOnT(t *testing.T) {
 	const trueOffset = -987_654 // the backend's clock runs behind the wall's
 	local := func() int64 { return time.Since(base).Microseconds() }
 	h := startHub(t, HubConfig{Now: func() int64 { return local() + trueOffset }})
-	c := startClient(t, h.url, "stage", "", t.TempDir(), func(cc *ClientConfig) {
+	c := startClient(t, h.url, "stage", "", t.TempDir(), func(cc *netsync.ClientConfig) {
 		cc.Local = local
 		cc.SyncEvery = 10 * time.Millisecond
 	})
@@ -30,7 +31,7 @@ func TestStartCommandLandsTickZeroOnT(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The wall's frame loop: step to the clock, take commands between frames.
-	var cmd Message
+	var cmd netsync.Message
 	deadline := time.Now().Add(10 * time.Second)
 	for cmd.Type == "" {
 		if time.Now().After(deadline) {
