@@ -27,6 +27,7 @@ type JournalHeader struct {
 	Round     uint32 `json:"round"`
 	Running   bool   `json:"running"`
 	Countdown int64  `json:"countdown,omitempty"`
+	StartUS   int64  `json:"start_us,omitempty"`
 	HashEvery int    `json:"hash_every"`
 	Config    Config `json:"config"`
 }
@@ -80,7 +81,7 @@ func NewRecorder(w io.Writer, r *Round, hashEvery int, flushEachHash bool) (*Rec
 	rec.w = bufio.NewWriterSize(w, 64*1024)
 	p := r.Params()
 	h := JournalHeader{Type: "header", Format: JournalFormat, Game: r.GameName(), Seed: p.Seed,
-		TickRate: r.TickRate(), Wall: p.Wall, Round: p.Round, Running: p.Running, Countdown: p.Countdown, HashEvery: hashEvery,
+		TickRate: r.TickRate(), Wall: p.Wall, Round: p.Round, Running: p.Running, Countdown: p.Countdown, StartUS: p.StartUS, HashEvery: hashEvery,
 		Config: *r.Config()}
 	line, err := json.Marshal(h)
 	if err != nil {
@@ -225,7 +226,7 @@ func Replay(r io.Reader, name string) (Summary, error) {
 			if err := cfg.Validate(); err != nil {
 				return Summary{}, bad("config in header: %v", err)
 			}
-			round, err := NewRound(&cfg, RoundParams{Wall: h.Wall, Round: h.Round, Seed: h.Seed, Game: h.Game, Running: h.Running, Countdown: h.Countdown})
+			round, err := NewRound(&cfg, RoundParams{Wall: h.Wall, Round: h.Round, Seed: h.Seed, Game: h.Game, Running: h.Running, Countdown: h.Countdown, StartUS: h.StartUS})
 			if err != nil {
 				return Summary{}, bad("%v", err)
 			}

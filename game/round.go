@@ -26,6 +26,9 @@ type RoundParams struct {
 	// running tick 0 is the Countdown-th tick after the one it was made in (a start command from
 	// the backend for a given show time).
 	Countdown int64
+	// StartUS is the show time (the backend's clock, µs) of the round's tick 0, fixed when the round
+	// begins: every ScoreEvent's ShowUS is StartUS plus its tick's offset (0 in sim: ticks from 0).
+	StartUS int64
 }
 
 // Contact is a touch the round is tracking: which lane it went down in and where it is now.
@@ -276,7 +279,12 @@ func (r *Round) score(lane int, delta int64, reason string) {
 	r.scores[lane] += delta
 	r.seq++
 	r.events = append(r.events, ScoreEvent{Wall: r.params.Wall, Round: r.params.Round, Seq: r.seq, Tick: r.tick,
-		Lane: lane, Delta: delta, Total: r.scores[lane], Reason: reason})
+		Lane: lane, Delta: delta, Total: r.scores[lane], Reason: reason, ShowUS: r.ShowUS(r.tick)})
+}
+
+// ShowUS returns the show time of the round's tick: StartUS plus tick/rate seconds.
+func (r *Round) ShowUS(tick int64) int64 {
+	return r.params.StartUS + tick*1_000_000/int64(r.rate)
 }
 
 // Events returns the ScoreEvents of the last Step, in seq order. The slice is reused by Step.

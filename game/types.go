@@ -153,7 +153,9 @@ const (
 )
 
 // ScoreEvent is one change of one lane's score. (Wall, Round, Seq) is its unique key; Seq is gapless
-// per round starting at 1. Total is the lane's score after Delta.
+// per round starting at 1. Total is the lane's score after Delta. ShowUS is the show time of its
+// tick: the round's StartUS (fixed when the round began, journaled in its header) plus the tick's
+// offset, so a round's events are a pure function of its journal, byte for byte.
 type ScoreEvent struct {
 	Wall   string `json:"wall"`
 	Round  uint32 `json:"round"`
@@ -163,4 +165,5 @@ type ScoreEvent struct {
 	Delta  int64  `json:"delta"`
 	Total  int64  `json:"total"`
 	Reason string `json:"reason"`
+	ShowUS int64  `json:"show_us"`
 }

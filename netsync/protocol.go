@@ -26,6 +26,9 @@ const (
 	TypeStart    = "start"
 	TypeAbort    = "abort"
 	TypeError    = "error"
+	// TypeStatus is the wall's state for the backend's pages (overlay, director): sent on every
+	// change and at least every second.
+	TypeStatus = "status"
 )
 
 // Error codes of an error message.
@@ -38,6 +41,14 @@ const (
 	CodeGap        = "gap"
 	CodeTooBig     = "too_big"
 	CodeStore      = "store"
+	// CodeRoundUsed refuses a start for a round number the backend already holds or has started.
+	CodeRoundUsed = "round_used"
+	// CodeWallInUse refuses a second connection of a wall at the same epoch while the first lives.
+	CodeWallInUse = "wall_in_use"
+	// CodeFenced refuses a hello or score with an epoch lower than the highest the wall has had.
+	CodeFenced = "fenced"
+	// CodeConflict refuses an event whose key is stored with different content.
+	CodeConflict = "conflict"
 )
 
 // Errors of the netsync package.
@@ -79,13 +90,46 @@ type Message struct {
 	AtUS    int64      `json:"at_us,omitempty"`
 	Code    string     `json:"code,omitempty"`
 	Message string     `json:"message,omitempty"`
+	// Epoch is the wall's fencing epoch in a hello (absent: 1); a promoted standby has a higher one.
+	Epoch uint64 `json:"epoch,omitempty"`
+	// MaxRound, in a welcome, is the highest round of the wall the backend holds or has started.
+	MaxRound uint32 `json:"max_round,omitempty"`
+	// Names, in a start, are the contestants' names per lane (optional).
+	Names []string `json:"names,omitempty"`
+	// Replace, in a start, allows it to end a round that is still running.
+	Replace bool `json:"replace,omitempty"`
+	// Status is the wall's state, in a status message.
+	Status *WallStatus `json:"status,omitempty"`
 }
 
-// Event is a ScoreEvent with the show time of its tick, as the outbox stores and the wire carries it.
-type Event struct {
-	game.ScoreEvent
-	ShowUS int64 `json:"show_us"`
+// WallStatus is what a wall reports of its show in a status message: enough for a broadcast
+// overlay and a director's page to show names, scores, phase and timer without the wall's window.
+type WallStatus struct {
+	Role        string       `json:"role"`         // primary, standby, fenced, diverged
+	Epoch       uint64       `json:"epoch"`        // the wall's fencing epoch
+	Round       uint32       `json:"round"`        // 0 before the first round
+	Phase       string       `json:"phase"`        // idle|countdown|running|paused|finished|aborted, or attract
+	Game        string       `json:"game"`         // the round's game
+	NextGame    string       `json:"next_game"`    // the game the next round will play
+	Tick        int64        `json:"tick"`         // show tick
+	ShowUS      int64        `json:"show_us"`      // show time of that tick (the backend's clock)
+	CountdownMS int64        `json:"countdown_ms"` // countdown left
+	LeftMS      int64        `json:"left_ms"`      // running time left
+	LengthMS    int64        `json:"length_ms"`    // the round's running length
+	Lanes       []LaneStatus `json:"lanes"`
 }
+
+// LaneStatus is one lane in a WallStatus.
+type LaneStatus struct {
+	Name     string `json:"name"`               // the contestant's name, or the lane's
+	Score    int64  `json:"score"`              // as the wall shows it
+	Rank     int    `json:"rank,omitempty"`     // when the round is finished (ties share a rank)
+	Keyboard bool   `json:"keyboard,omitempty"` // driven by the keyboard override
+}
+
+// Event is a ScoreEvent as the outbox stores it and the wire carries it: the game's event exactly,
+// show time of its tick included, so a round's events can be rebuilt from its journal.
+type Event = game.ScoreEvent
 
 // ScoreMessage returns the score message for e.
 func ScoreMessage(e Event) Message {
@@ -99,8 +143,8 @@ func EventOf(m *Message) (Event, error) {
 	if m.Lane == nil || m.Round < 1 || m.Seq < 1 || *m.Lane < 0 || *m.Lane >= game.MaxLanes || m.Wall == "" {
 		return Event{}, fmt.Errorf("score needs wall, round >= 1, seq >= 1 and lane 0..%d", game.MaxLanes-1)
 	}
-	return Event{ScoreEvent: game.ScoreEvent{Wall: m.Wall, Round: m.Round, Seq: m.Seq, Tick: m.Tick, Lane: *m.Lane,
-		Delta: m.Delta, Total: m.Total, Reason: m.Reason}, ShowUS: m.ShowUS}, nil
+	return Event{Wall: m.Wall, Round: m.Round, Seq: m.Seq, Tick: m.Tick, Lane: *m.Lane,
+		Delta: m.Delta, Total: m.Total, Reason: m.Reason, ShowUS: m.ShowUS}, nil
 }
 
 // Decode parses one message, refusing unknown fields so a typo is an error, not a silent zero.

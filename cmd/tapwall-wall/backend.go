@@ -63,7 +63,8 @@ func (f *backendFeeder) close() {
 // onScore hands an event to the outbox, stamped with the show time of now.
 func (f *backendFeeder) onScore(e game.ScoreEvent) {
 	off, _, _ := f.client.Clock().Offset()
-	f.held = append(f.held, netsync.Event{ScoreEvent: e, ShowUS: f.app.Clock() + off})
+	e.ShowUS = f.app.Clock() + off // replaced by the round's StartUS in the show runner
+	f.held = append(f.held, e)
 	f.flush()
 }
 

@@ -15,7 +15,6 @@ import (
 	"tapwall/assets"
 	"tapwall/cmd/internal/runopts"
 	"tapwall/game"
-	"tapwall/netsync"
 )
 
 // loadConfig returns the config at path, or the defaults for "".
@@ -119,13 +118,12 @@ func (c *cli) sim(args []string) error {
 		}
 		defer link.stop()
 	}
-	rate := int64(cfg.Round.TickRate)
 	var linkErr error
 	game.GroupByTick(in, n, func(tick int64, ins []game.Input) {
 		rec.Step(ins)
 		if link != nil && linkErr == nil {
 			for _, e := range rec.Round().Events() {
-				linkErr = link.outbox.SubmitWait(link.ctx, netsync.Event{ScoreEvent: e, ShowUS: tick * 1_000_000 / rate})
+				linkErr = link.outbox.SubmitWait(link.ctx, e)
 			}
 		}
 	})
