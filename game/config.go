@@ -270,8 +270,8 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrConfig, key, fmt.Sprintf(format, args...))
 	}
-	if c.Wall.ID == "" || strings.ContainsAny(c.Wall.ID, "/ \t\n") {
-		return bad("wall.id", "%q must be a non-empty name without spaces or slashes", c.Wall.ID)
+	if err := CheckWallID(c.Wall.ID); err != nil {
+		return bad("wall.id", "%v", err)
 	}
 	if c.Wall.WidthMM <= 0 || c.Wall.HeightMM <= 0 || c.Wall.WidthMM > 100_000 || c.Wall.HeightMM > 100_000 {
 		return bad("wall.width_mm", "wall must be 1..100000 mm each way, got %d x %d", c.Wall.WidthMM, c.Wall.HeightMM)
@@ -357,6 +357,27 @@ func (c *Config) Validate() error {
 		return bad("rain.points", "points must not be negative")
 	case int64(laneH+2*rn.RadiusMM)*1000/int64(rn.MinSpeedMMS)/int64(rn.SpawnEveryMS) > 1000:
 		return bad("rain.spawn_every_ms", "more than 1000 packets alive at once: spawn less often or fall faster")
+	}
+	return nil
+}
+
+// MaxWallIDLen is the longest wall id: it is part of every score's key, file names and URLs.
+const MaxWallIDLen = 64
+
+// CheckWallID checks a wall id: 1 to 64 characters of A-Z a-z 0-9 . _ - (it names outbox keys,
+// journal files and URLs, so a slash or a huge id must never get that far).
+func CheckWallID(id string) error {
+	if len(id) == 0 || len(id) > MaxWallIDLen {
+		return fmt.Errorf("wall id %.80q must be 1..%d characters long", id, MaxWallIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("wall id %q: character %q is not allowed: use A-Z a-z 0-9 . _ -", id, c)
+		}
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("wall id %q is not a name", id)
 	}
 	return nil
 }
