@@ -88,7 +88,7 @@ func BenchmarkLoopPushAdvance(b *testing.B) {
 	cfg := laneConfig(b, 8, "targets")
 	cfg.Round.Seconds = 24 * 3600
 	r, _ := NewRound(&cfg, RoundParams{Wall: "w", Round: 1, Seed: 1, Running: true})
-	l := NewLoop(60, 8, 0)
+	l := NewLoop(60, 0)
 	in := denseInputs(&cfg, 600)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -98,6 +98,28 @@ func BenchmarkLoopPushAdvance(b *testing.B) {
 			x.TimeUS = now
 			l.Push(x)
 		}
-		l.Advance(l.TimeOf(int64(i+1)), r)
+		l.Advance(l.TimeOf(int64(i+1)), r, nil)
+	}
+}
+
+// BenchmarkShowStepAutoplay is a live tick of an 8-lane show with the built-in player in every
+// lane: the frame path of an autoplayed round (and of the attract screen). It must not allocate.
+func BenchmarkShowStepAutoplay(b *testing.B) {
+	for _, g := range Games {
+		b.Run(g, func(b *testing.B) {
+			cfg := laneConfig(b, 8, g)
+			cfg.Round.Seconds = 24 * 3600
+			s := NewShow(&cfg, nil)
+			s.SetAutoplay(true)
+			s.Step([]Input{{Kind: KindStart}})
+			for i := 0; i < 600; i++ { // warm up: objects alive, the player busy
+				s.Step(nil)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.Step(nil)
+			}
+		})
 	}
 }

@@ -2,10 +2,14 @@ package game
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -41,12 +45,34 @@ const (
 	DefaultCountdownSeconds = 3
 	// DefaultGame is the game a round plays unless told otherwise.
 	DefaultGame = "targets"
-	// DefaultCatchUpTicks is how many ticks one frame may step after a stall: 8 ticks at 60 Hz is
-	// 133 ms of game time per frame, enough to absorb a 500 ms stall in a handful of frames without
-	// the catch-up itself becoming a stall.
+	// DefaultCatchUpTicks is the default of loop.catch_up_ticks, a key kept so old configs load. It
+	// is ignored: a frame steps every tick that is due (bounded by render.step_budget_ms, not by a
+	// count of ticks), so the game never falls behind the show clock at a low frame rate.
 	DefaultCatchUpTicks = 8
 	// DefaultLiveHashEvery is how often (in ticks) a live round writes its state hash to the journal.
 	DefaultLiveHashEvery = 60
+	// DefaultMinFPS is render.min_fps: below it for a second the operator gets an alarm. A show
+	// that must look smooth on camera sets 55.
+	DefaultMinFPS = 30
+	// DefaultStepBudgetMS is render.step_budget_ms: the most time one frame spends stepping ticks
+	// that are due before it draws (a tick costs a few microseconds, so only a stall of minutes
+	// reaches it); the rest is stepped in the next frames.
+	DefaultStepBudgetMS = 100
+	// DefaultMaxLagMS is standby.max_lag_ms: a follower further behind is dropped and must rejoin.
+	DefaultMaxLagMS = 2000
+	// DefaultAckTimeoutMS is standby.ack_timeout_ms: how long the primary holds a tick's scores for
+	// its standby's acknowledgement before sending them anyway (and raising an alarm).
+	DefaultAckTimeoutMS = 200
+	// DefaultPromoteAfterMS is standby.promote_after_ms: silence from the primary after which a
+	// standby promotes itself (0: manual promotion only).
+	DefaultPromoteAfterMS = 1000
+	// MaxConfigBytes bounds a config file; MaxConfigDepth bounds the nesting of its tables and
+	// arrays. Both are checked before decoding, so a hostile file cannot take seconds or gigabytes.
+	MaxConfigBytes = 1 << 20
+	// MaxConfigDepth is the deepest nesting of tables, inline tables and arrays a config may have.
+	MaxConfigDepth = 8
+	// MaxPoints bounds every points key, so that totals of a day of rounds stay far inside int64.
+	MaxPoints = 1_000_000
 )
 
 // Config is the whole show configuration: the wall, its lanes, the round and the games' tuning.
@@ -63,6 +89,122 @@ type Config struct {
 	Keyboard KeyboardConfig `toml:"keyboard" json:"keyboard"`
 	Input    InputConfig    `toml:"input" json:"input"`
 	Frames   []FrameConfig  `toml:"frames" json:"frames,omitempty"`
+	// Render, Operator, Show, Theme, Autoplay and Standby are read by the window program and the
+	// show runner; the game reads Autoplay (the built-in player) and Show.Attract.
+	Render   RenderConfig   `toml:"render" json:"render"`
+	Operator OperatorConfig `toml:"operator" json:"operator"`
+	Show     ShowConfig     `toml:"show" json:"show"`
+	Theme    ThemeConfig    `toml:"theme" json:"theme"`
+	Autoplay AutoplayConfig `toml:"autoplay" json:"autoplay"`
+	Standby  StandbyConfig  `toml:"standby" json:"standby"`
+	// Dir is the directory of the config file: theme paths are relative to it. Not a key.
+	Dir string `toml:"-" json:"-"`
+}
+
+// RenderConfig tunes how the wall is drawn.
+type RenderConfig struct {
+	// MinFPS: a frame rate below it for a second raises an alarm (cleared when it recovers).
+	MinFPS int `toml:"min_fps" json:"min_fps"`
+	// Scale draws the wall into an offscreen image at this fraction of the window (0.25..1) and
+	// scales it up; "auto" lowers it while frames miss their deadline and raises it back.
+	Scale Scale `toml:"scale" json:"scale"`
+	// StepBudgetMS bounds the time one frame spends stepping due ticks before it draws.
+	StepBudgetMS int `toml:"step_budget_ms" json:"step_budget_ms"`
+}
+
+// Scale is render.scale: a fixed fraction of the window, or Auto.
+type Scale struct {
+	Auto  bool
+	Fixed float64 // 0.25..1 when not Auto
+}
+
+// UnmarshalTOML reads a number (0.25..1) or the string "auto".
+func (s *Scale) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case float64:
+		*s = Scale{Fixed: x}
+	case int64:
+		*s = Scale{Fixed: float64(x)}
+	case string:
+		if x != "auto" {
+			return fmt.Errorf("render.scale %q: give a number from 0.25 to 1, or \"auto\"", x)
+		}
+		*s = Scale{Auto: true}
+	default:
+		return fmt.Errorf("render.scale: give a number from 0.25 to 1, or \"auto\"")
+	}
+	return nil
+}
+
+// MarshalJSON writes the number, or "auto".
+func (s Scale) MarshalJSON() ([]byte, error) {
+	if s.Auto {
+		return []byte(`"auto"`), nil
+	}
+	return json.Marshal(s.Fixed)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (journal headers carry the config).
+func (s *Scale) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	return s.UnmarshalTOML(v)
+}
+
+// String is the scale as a config file writes it.
+func (s Scale) String() string {
+	if s.Auto {
+		return "auto"
+	}
+	return strconv.FormatFloat(s.Fixed, 'g', -1, 64)
+}
+
+// Operator-graphics settings of operator.on_wall.
+const (
+	OnWallNone   = "none"   // the wall shows only the show
+	OnWallCorner = "corner" // a small status strip in one corner, for single-screen rehearsals
+)
+
+// OperatorConfig says what the operator sees on the wall itself.
+type OperatorConfig struct {
+	// OnWall is "none" (default: everything for the operator is on the console) or "corner".
+	OnWall string `toml:"on_wall" json:"on_wall"`
+}
+
+// ShowConfig shapes the show around the rounds.
+type ShowConfig struct {
+	// Attract shows the attract screen (title, next game, autoplay) before the first round.
+	Attract bool `toml:"attract" json:"attract"`
+	// Title is the show's title on the attract screen.
+	Title string `toml:"title" json:"title"`
+}
+
+// ThemeConfig is the look of the wall. Paths are relative to the config file; an empty one keeps
+// the built-in look. Colours are "#rrggbb".
+type ThemeConfig struct {
+	Background      string   `toml:"background" json:"background"`             // background colour
+	BackgroundImage string   `toml:"background_image" json:"background_image"` // PNG or JPEG, scaled to the wall
+	LaneColors      []string `toml:"lane_colors" json:"lane_colors,omitempty"` // one per lane, repeating
+	Font            string   `toml:"font" json:"font"`                         // TTF or OTF for everything on the wall
+	Logo            string   `toml:"logo" json:"logo"`                         // PNG or JPEG on the attract screen
+	Target          string   `toml:"target" json:"target"`                     // sprite of a target
+	Packet          string   `toml:"packet" json:"packet"`                     // sprite of a red packet
+	Golden          string   `toml:"golden" json:"golden"`                     // sprite of a golden packet
+}
+
+// AutoplayConfig tunes the built-in player (--autoplay and the attract screen).
+type AutoplayConfig struct {
+	ReactionMS  int `toml:"reaction_ms" json:"reaction_ms"`   // mean time from seeing to touching
+	MissPercent int `toml:"miss_percent" json:"miss_percent"` // share of touches that miss
+}
+
+// StandbyConfig tunes the hot standby (tapwall run --follow) and the primary's side of it.
+type StandbyConfig struct {
+	MaxLagMS       int `toml:"max_lag_ms" json:"max_lag_ms"`
+	AckTimeoutMS   int `toml:"ack_timeout_ms" json:"ack_timeout_ms"`
+	PromoteAfterMS int `toml:"promote_after_ms" json:"promote_after_ms"`
 }
 
 // KeyboardConfig tunes the keyboard override. The keymap itself is read by package input.
@@ -200,6 +342,11 @@ func DefaultConfig() Config {
 			AlarmSilenceMS: 10000},
 		Input: InputConfig{SeamDistanceMM: 60, SeamTimeMS: 80, MergeDistanceMM: 40, DejitterMM: 2, StuckMS: 5000,
 			LaneContactLimit: 10, DeadZoneMM: 0, ReopenMS: 250},
+		Render:   RenderConfig{MinFPS: DefaultMinFPS, Scale: Scale{Fixed: 1}, StepBudgetMS: DefaultStepBudgetMS},
+		Operator: OperatorConfig{OnWall: OnWallNone},
+		Show:     ShowConfig{Attract: true, Title: "TAPWALL"},
+		Autoplay: AutoplayConfig{ReactionMS: DefaultReactionMS, MissPercent: DefaultMissPercent},
+		Standby:  StandbyConfig{MaxLagMS: DefaultMaxLagMS, AckTimeoutMS: DefaultAckTimeoutMS, PromoteAfterMS: DefaultPromoteAfterMS},
 	}
 	w := int32(DefaultWallWidthMM / DefaultLanes)
 	for i := 0; i < DefaultLanes; i++ {
@@ -210,16 +357,32 @@ func DefaultConfig() Config {
 }
 
 // LoadConfig reads and validates a TOML config file; keys it does not set keep their defaults.
+// Theme paths are relative to the file's directory.
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	return ParseConfig(data, path)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
+	}
+	c, err := ParseConfig(data, path)
+	if err == nil {
+		c.Dir = filepath.Dir(path)
+	}
+	return c, err
 }
 
 // ParseConfig decodes TOML over the defaults and validates the result. name is used in errors.
 func ParseConfig(data []byte, name string) (Config, error) {
+	if len(data) > MaxConfigBytes {
+		return Config{}, fmt.Errorf("%w: %s: the file is over %d bytes: a show config is a few kilobytes", ErrConfig, name, MaxConfigBytes)
+	}
+	if line, err := checkNesting(data); err != nil {
+		return Config{}, fmt.Errorf("%w: %s:%d: %v", ErrConfig, name, line, err)
+	}
 	c := DefaultConfig()
 	var lanes struct {
 		Lanes []LaneConfig `toml:"lanes"`
@@ -244,6 +407,9 @@ func ParseConfig(data []byte, name string) (Config, error) {
 	if len(c.Keyboard.Devices) == 0 {
 		c.Keyboard.Devices = nil
 	}
+	if len(c.Theme.LaneColors) == 0 {
+		c.Theme.LaneColors = nil
+	}
 	if len(c.Keyboard.Keymap) == 0 {
 		c.Keyboard.Keymap = nil
 	}
@@ -260,105 +426,276 @@ func ParseConfig(data []byte, name string) (Config, error) {
 			ErrConfig, name, keys[0])
 	}
 	if err := c.Validate(); err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			ce.File = name
+			return Config{}, ce
+		}
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return c, nil
 }
 
-// Validate checks the config and returns an error naming the first bad key and how to fix it.
+// ConfigError lists every problem of a config, one per line, key first. It wraps ErrConfig.
+type ConfigError struct {
+	File     string   // the config file, "" when not from a file
+	Problems []string // "key: what is wrong and how to fix it"
+}
+
+// Error returns the problems, one line each, after a line naming the file.
+func (e *ConfigError) Error() string {
+	head := ErrConfig.Error()
+	if e.File != "" {
+		head += ": " + e.File
+	}
+	if len(e.Problems) == 1 {
+		return head + ": " + e.Problems[0]
+	}
+	return fmt.Sprintf("%s: %d problems:\n%s", head, len(e.Problems), strings.Join(e.Problems, "\n"))
+}
+
+// Unwrap makes errors.Is(err, ErrConfig) true.
+func (e *ConfigError) Unwrap() error { return ErrConfig }
+
+// Validate checks the config and returns a *ConfigError naming every bad key and how to fix it.
+// Every numeric key has a range that keeps the game's arithmetic far from overflow.
 func (c *Config) Validate() error {
-	bad := func(key, format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrConfig, key, fmt.Sprintf(format, args...))
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+	done := func() error {
+		if len(problems) == 0 {
+			return nil
+		}
+		return &ConfigError{Problems: problems}
 	}
 	if err := CheckWallID(c.Wall.ID); err != nil {
-		return bad("wall.id", "%v", err)
+		bad("wall.id", "%v", err)
 	}
 	if c.Wall.WidthMM <= 0 || c.Wall.HeightMM <= 0 || c.Wall.WidthMM > 100_000 || c.Wall.HeightMM > 100_000 {
-		return bad("wall.width_mm", "wall must be 1..100000 mm each way, got %d x %d", c.Wall.WidthMM, c.Wall.HeightMM)
+		bad("wall.width_mm", "wall must be 1..100000 mm each way, got %d x %d", c.Wall.WidthMM, c.Wall.HeightMM)
+		return done() // lanes and games are measured against the wall
 	}
 	if len(c.Lanes) == 0 || len(c.Lanes) > MaxLanes {
-		return bad("lanes", "need 1..%d lanes, got %d", MaxLanes, len(c.Lanes))
+		bad("lanes", "need 1..%d lanes, got %d", MaxLanes, len(c.Lanes))
+		return done()
 	}
+	lanesOK := true
 	for i, l := range c.Lanes {
 		key := fmt.Sprintf("lanes[%d]", i)
 		if l.WidthMM <= 0 || l.HeightMM <= 0 {
-			return bad(key+".width_mm", "lane %q must have a positive width and height", l.Name)
+			bad(key+".width_mm", "lane %q must have a positive width and height", l.Name)
+			lanesOK = false
+			continue
 		}
-		if l.XMM < 0 || l.YMM < 0 || l.XMM+l.WidthMM > c.Wall.WidthMM || l.YMM+l.HeightMM > c.Wall.HeightMM {
-			return bad(key+".x_mm", "lane %q (%d,%d %dx%d mm) leaves the %dx%d mm wall: move or shrink it",
+		if l.XMM < 0 || l.YMM < 0 || int64(l.XMM)+int64(l.WidthMM) > int64(c.Wall.WidthMM) || int64(l.YMM)+int64(l.HeightMM) > int64(c.Wall.HeightMM) {
+			bad(key+".x_mm", "lane %q (%d,%d %dx%d mm) leaves the %dx%d mm wall: move or shrink it",
 				l.Name, l.XMM, l.YMM, l.WidthMM, l.HeightMM, c.Wall.WidthMM, c.Wall.HeightMM)
+			lanesOK = false
+			continue
 		}
 		if l.WidthMM != c.Lanes[0].WidthMM || l.HeightMM != c.Lanes[0].HeightMM {
-			return bad(key+".width_mm", "lane %q is %dx%d mm but lane %q is %dx%d mm: every lane must be the same size so every contestant gets the same challenge",
+			bad(key+".width_mm", "lane %q is %dx%d mm but lane %q is %dx%d mm: every lane must be the same size so every contestant gets the same challenge",
 				l.Name, l.WidthMM, l.HeightMM, c.Lanes[0].Name, c.Lanes[0].WidthMM, c.Lanes[0].HeightMM)
+			lanesOK = false
+		}
+		if len(l.Name) > MaxNameLen {
+			bad(key+".name", "%d bytes: at most %d fit a lane header", len(l.Name), MaxNameLen)
 		}
 		for j := 0; j < i; j++ {
 			o := c.Lanes[j]
 			if l.XMM < o.XMM+o.WidthMM && o.XMM < l.XMM+l.WidthMM && l.YMM < o.YMM+o.HeightMM && o.YMM < l.YMM+l.HeightMM {
-				return bad(key, "lane %q overlaps lane %q (lanes[%d]): lanes must not share any area", l.Name, o.Name, j)
+				bad(key, "lane %q overlaps lane %q (lanes[%d]): lanes must not share any area", l.Name, o.Name, j)
 			}
 		}
 	}
 	r := c.Round
 	if r.TickRate < MinTickRate || r.TickRate > MaxTickRate {
-		return bad("round.tick_rate", "%d is out of range: use %d..%d ticks per second", r.TickRate, MinTickRate, MaxTickRate)
+		bad("round.tick_rate", "%d is out of range: use %d..%d ticks per second", r.TickRate, MinTickRate, MaxTickRate)
 	}
 	if r.Seconds <= 0 || r.Seconds > 24*3600 {
-		return bad("round.seconds", "%d: a round lasts 1..86400 s", r.Seconds)
+		bad("round.seconds", "%d: a round lasts 1..86400 s", r.Seconds)
 	}
 	if r.CountdownSeconds < 0 || r.CountdownSeconds > 60 {
-		return bad("round.countdown_seconds", "%d: use 0..60 s", r.CountdownSeconds)
+		bad("round.countdown_seconds", "%d: use 0..60 s", r.CountdownSeconds)
 	}
 	if !KnownGame(r.Game) {
-		return bad("round.game", "unknown game %q: use one of %s", r.Game, strings.Join(Games[:], ", "))
+		bad("round.game", "unknown game %q: use one of %s", r.Game, strings.Join(Games[:], ", "))
 	}
 	if c.Loop.CatchUpTicks < 1 || c.Loop.CatchUpTicks > 1000 {
-		return bad("loop.catch_up_ticks", "%d: use 1..1000 ticks per frame", c.Loop.CatchUpTicks)
+		bad("loop.catch_up_ticks", "%d: use 1..1000 (the key is kept for old configs and ignored: every due tick is stepped)", c.Loop.CatchUpTicks)
 	}
-	if c.Loop.HashEvery < 1 {
-		return bad("loop.hash_every", "%d: use 1 or more ticks", c.Loop.HashEvery)
+	if c.Loop.HashEvery < 1 || c.Loop.HashEvery > 1_000_000 {
+		bad("loop.hash_every", "%d: use 1..1000000 ticks", c.Loop.HashEvery)
 	}
 	k := c.Keyboard
-	switch {
-	case k.CursorSpeedMMS < 1 || k.CursorSpeedMMS > 100_000:
-		return bad("keyboard.cursor_speed_mm_s", "%d: use 1..100000 mm/s", k.CursorSpeedMMS)
-	case k.ConfirmMS < 500 || k.ConfirmMS > 60_000:
-		return bad("keyboard.confirm_ms", "%d: use 500..60000 ms", k.ConfirmMS)
-	case k.AdjustStep < 1 || k.AdjustStep > MaxAdjust:
-		return bad("keyboard.adjust_step", "%d: use 1..%d", k.AdjustStep, MaxAdjust)
-	case k.AlarmSilenceMS < 1000:
-		return bad("keyboard.alarm_silence_ms", "%d: use at least 1000 ms", k.AlarmSilenceMS)
+	if k.CursorSpeedMMS < 1 || k.CursorSpeedMMS > 100_000 {
+		bad("keyboard.cursor_speed_mm_s", "%d: use 1..100000 mm/s", k.CursorSpeedMMS)
 	}
-	laneW, laneH := c.Lanes[0].WidthMM, c.Lanes[0].HeightMM
+	if k.ConfirmMS < 500 || k.ConfirmMS > 60_000 {
+		bad("keyboard.confirm_ms", "%d: use 500..60000 ms", k.ConfirmMS)
+	}
+	if k.AdjustStep < 1 || k.AdjustStep > MaxAdjust {
+		bad("keyboard.adjust_step", "%d: use 1..%d", k.AdjustStep, MaxAdjust)
+	}
+	if k.AlarmSilenceMS < 1000 || k.AlarmSilenceMS > 3_600_000 {
+		bad("keyboard.alarm_silence_ms", "%d: use 1000..3600000 ms", k.AlarmSilenceMS)
+	}
+	if !lanesOK || r.TickRate < MinTickRate || r.TickRate > MaxTickRate {
+		return done() // the games are sized by the lanes and the tick rate
+	}
+	laneW, laneH := int64(c.Lanes[0].WidthMM), int64(c.Lanes[0].HeightMM)
+	rate := int64(r.TickRate)
 	t := c.Targets
 	switch {
-	case t.SpawnEveryMS < 1:
-		return bad("targets.spawn_every_ms", "%d: must be at least 1 ms", t.SpawnEveryMS)
-	case t.LifetimeMS < 1:
-		return bad("targets.lifetime_ms", "%d: must be at least 1 ms", t.LifetimeMS)
-	case t.RadiusMM < 1 || 2*t.RadiusMM > laneW || 2*t.RadiusMM > laneH:
-		return bad("targets.radius_mm", "%d: a target must fit in a %dx%d mm lane", t.RadiusMM, laneW, laneH)
-	case t.MinPoints < 0 || t.MaxPoints < t.MinPoints:
-		return bad("targets.max_points", "need 0 <= min_points <= max_points, got %d and %d", t.MinPoints, t.MaxPoints)
-	case t.LifetimeMS/t.SpawnEveryMS > 1000:
-		return bad("targets.spawn_every_ms", "more than 1000 targets alive at once: spawn less often or live shorter")
+	case t.SpawnEveryMS < 1 || t.SpawnEveryMS > 3_600_000:
+		bad("targets.spawn_every_ms", "%d: use 1..3600000 ms", t.SpawnEveryMS)
+	case t.LifetimeMS < 1 || t.LifetimeMS > 3_600_000:
+		bad("targets.lifetime_ms", "%d: use 1..3600000 ms", t.LifetimeMS)
+	case msToTicks(t.LifetimeMS, r.TickRate)/msToTicks(t.SpawnEveryMS, r.TickRate) > 1000:
+		bad("targets.spawn_every_ms", "more than 1000 targets alive at once: spawn less often or live shorter")
+	}
+	if t.RadiusMM < 1 || 2*int64(t.RadiusMM) > laneW || 2*int64(t.RadiusMM) > laneH {
+		bad("targets.radius_mm", "%d: a target must fit in a %dx%d mm lane", t.RadiusMM, laneW, laneH)
+	}
+	if t.MinPoints < 0 || t.MaxPoints < t.MinPoints || t.MaxPoints > MaxPoints {
+		bad("targets.max_points", "need 0 <= min_points <= max_points <= %d, got %d and %d", MaxPoints, t.MinPoints, t.MaxPoints)
 	}
 	rn := c.Rain
-	switch {
-	case rn.SpawnEveryMS < 1:
-		return bad("rain.spawn_every_ms", "%d: must be at least 1 ms", rn.SpawnEveryMS)
-	case rn.RadiusMM < 1 || 2*rn.RadiusMM > laneW:
-		return bad("rain.radius_mm", "%d: a packet must fit in a %d mm wide lane", rn.RadiusMM, laneW)
-	case rn.MinSpeedMMS < 1 || rn.MaxSpeedMMS < rn.MinSpeedMMS:
-		return bad("rain.min_speed_mm_s", "need 1 <= min_speed_mm_s <= max_speed_mm_s, got %d and %d", rn.MinSpeedMMS, rn.MaxSpeedMMS)
-	case rn.GoldenPercent < 0 || rn.GoldenPercent > 100:
-		return bad("rain.golden_percent", "%d: use 0..100", rn.GoldenPercent)
-	case rn.Points < 0 || rn.GoldenPoints < 0:
-		return bad("rain.points", "points must not be negative")
-	case int64(laneH+2*rn.RadiusMM)*1000/int64(rn.MinSpeedMMS)/int64(rn.SpawnEveryMS) > 1000:
-		return bad("rain.spawn_every_ms", "more than 1000 packets alive at once: spawn less often or fall faster")
+	if rn.SpawnEveryMS < 1 || rn.SpawnEveryMS > 3_600_000 {
+		bad("rain.spawn_every_ms", "%d: use 1..3600000 ms", rn.SpawnEveryMS)
 	}
-	return nil
+	if rn.RadiusMM < 1 || 2*int64(rn.RadiusMM) > laneW || 2*int64(rn.RadiusMM) > laneH {
+		bad("rain.radius_mm", "%d: a packet must fit in a %dx%d mm lane", rn.RadiusMM, laneW, laneH)
+	}
+	if rn.MinSpeedMMS < 1 || rn.MaxSpeedMMS < rn.MinSpeedMMS || rn.MaxSpeedMMS > 100_000 {
+		bad("rain.min_speed_mm_s", "need 1 <= min_speed_mm_s <= max_speed_mm_s <= 100000, got %d and %d", rn.MinSpeedMMS, rn.MaxSpeedMMS)
+	} else if rn.SpawnEveryMS >= 1 && rn.RadiusMM >= 1 && 2*int64(rn.RadiusMM) <= laneH {
+		fall := (laneH + 2*int64(rn.RadiusMM)) * rate / int64(rn.MinSpeedMMS)
+		if fall/msToTicks(rn.SpawnEveryMS, r.TickRate) > 1000 {
+			bad("rain.spawn_every_ms", "more than 1000 packets alive at once: spawn less often or fall faster")
+		}
+	}
+	if rn.GoldenPercent < 0 || rn.GoldenPercent > 100 {
+		bad("rain.golden_percent", "%d: use 0..100", rn.GoldenPercent)
+	}
+	if rn.Points < 0 || rn.GoldenPoints < 0 || rn.Points > MaxPoints || rn.GoldenPoints > MaxPoints {
+		bad("rain.points", "points and golden_points: use 0..%d", MaxPoints)
+	}
+	c.validateShow(bad)
+	return done()
+}
+
+// validateShow checks the keys the window program and the show runner read.
+func (c *Config) validateShow(bad func(key, format string, args ...any)) {
+	rc := c.Render
+	if rc.MinFPS < 1 || rc.MinFPS > 240 {
+		bad("render.min_fps", "%d: use 1..240 frames per second", rc.MinFPS)
+	}
+	if !rc.Scale.Auto && (rc.Scale.Fixed < 0.25 || rc.Scale.Fixed > 1) {
+		bad("render.scale", "%v: use 0.25..1, or \"auto\"", rc.Scale.Fixed)
+	}
+	if rc.StepBudgetMS < 1 || rc.StepBudgetMS > 10_000 {
+		bad("render.step_budget_ms", "%d: use 1..10000 ms", rc.StepBudgetMS)
+	}
+	if c.Operator.OnWall != OnWallNone && c.Operator.OnWall != OnWallCorner {
+		bad("operator.on_wall", "%q: use \"none\" (the wall shows only the show) or \"corner\" (a status strip for rehearsals)", c.Operator.OnWall)
+	}
+	if len(c.Show.Title) > 80 {
+		bad("show.title", "%d bytes: keep the title under 80", len(c.Show.Title))
+	}
+	th := c.Theme
+	if th.Background != "" {
+		if _, err := ParseColor(th.Background); err != nil {
+			bad("theme.background", "%v", err)
+		}
+	}
+	for i, col := range th.LaneColors {
+		if _, err := ParseColor(col); err != nil {
+			bad(fmt.Sprintf("theme.lane_colors[%d]", i), "%v", err)
+		}
+	}
+	if len(th.LaneColors) > MaxLanes {
+		bad("theme.lane_colors", "%d colours: give at most %d", len(th.LaneColors), MaxLanes)
+	}
+	a := c.Autoplay
+	if a.ReactionMS < 50 || a.ReactionMS > 5000 {
+		bad("autoplay.reaction_ms", "%d: use 50..5000 ms", a.ReactionMS)
+	}
+	if a.MissPercent < 0 || a.MissPercent > 100 {
+		bad("autoplay.miss_percent", "%d: use 0..100", a.MissPercent)
+	}
+	sb := c.Standby
+	if sb.MaxLagMS < 100 || sb.MaxLagMS > 60_000 {
+		bad("standby.max_lag_ms", "%d: use 100..60000 ms", sb.MaxLagMS)
+	}
+	if sb.AckTimeoutMS < 1 || sb.AckTimeoutMS > 10_000 {
+		bad("standby.ack_timeout_ms", "%d: use 1..10000 ms", sb.AckTimeoutMS)
+	}
+	if sb.PromoteAfterMS < 0 || sb.PromoteAfterMS > 60_000 {
+		bad("standby.promote_after_ms", "%d: use 0 (manual promotion only)..60000 ms", sb.PromoteAfterMS)
+	}
+}
+
+// ParseColor reads "#rrggbb" or "#rrggbbaa" into red, green, blue and alpha.
+func ParseColor(s string) ([4]uint8, error) {
+	var c [4]uint8
+	h, ok := strings.CutPrefix(s, "#")
+	if !ok || (len(h) != 6 && len(h) != 8) {
+		return c, fmt.Errorf("colour %q: write it as \"#rrggbb\" (hex), e.g. \"#1c243c\"", s)
+	}
+	c[3] = 0xff
+	for i := 0; i < len(h)/2; i++ {
+		v, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return c, fmt.Errorf("colour %q: write it as \"#rrggbb\" (hex), e.g. \"#1c243c\"", s)
+		}
+		c[i] = uint8(v)
+	}
+	return c, nil
+}
+
+// checkNesting returns an error (and its line) when TOML data nests tables, inline tables or
+// arrays deeper than MaxConfigDepth. It reads strings and comments as TOML does, so brackets inside
+// them do not count.
+func checkNesting(data []byte) (int, error) {
+	depth, line := 0, 1
+	for i := 0; i < len(data); i++ {
+		switch ch := data[i]; ch {
+		case '\n':
+			line++
+		case '#':
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+			i--
+		case '"', '\'':
+			quote := string(data[i : i+1])
+			if i+2 < len(data) && data[i+1] == ch && data[i+2] == ch {
+				quote = strings.Repeat(quote, 3)
+			}
+			end := i + len(quote)
+			for end < len(data) && !strings.HasPrefix(string(data[end:min(end+3, len(data))]), quote) {
+				if data[end] == '\\' && ch == '"' {
+					end++
+				}
+				if end < len(data) && data[end] == '\n' {
+					line++
+				}
+				end++
+			}
+			i = end + len(quote) - 1
+		case '[', '{':
+			depth++
+			if depth > MaxConfigDepth {
+				return line, fmt.Errorf("nested more than %d deep: a show config needs a few levels", MaxConfigDepth)
+			}
+		case ']', '}':
+			depth = max(0, depth-1)
+		}
+	}
+	return 0, nil
 }
 
 // MaxWallIDLen is the longest wall id: it is part of every score's key, file names and URLs.

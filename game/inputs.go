@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrInput is wrapped by every error about a malformed input file or journal line.
@@ -16,19 +18,20 @@ var ErrInput = errors.New("game: bad input")
 
 // inputLine is one line of an input file, or an input line of a journal (which adds type and source).
 type inputLine struct {
-	Type    string  `json:"type,omitempty"`
-	Tick    *int64  `json:"tick"`
-	Kind    *string `json:"kind,omitempty"`
-	Action  *string `json:"action,omitempty"`
-	Contact *int32  `json:"contact,omitempty"`
-	XMM     *int32  `json:"x_mm,omitempty"`
-	YMM     *int32  `json:"y_mm,omitempty"`
-	Source  *string `json:"source,omitempty"`
-	Lane    *int    `json:"lane,omitempty"`
-	On      *bool   `json:"on,omitempty"`
-	Zone    *int32  `json:"zone,omitempty"`
-	Delta   *int32  `json:"delta,omitempty"`
-	Game    *string `json:"game,omitempty"`
+	Type    string    `json:"type,omitempty"`
+	Tick    *int64    `json:"tick"`
+	Kind    *string   `json:"kind,omitempty"`
+	Action  *string   `json:"action,omitempty"`
+	Contact *int32    `json:"contact,omitempty"`
+	XMM     *int32    `json:"x_mm,omitempty"`
+	YMM     *int32    `json:"y_mm,omitempty"`
+	Source  *string   `json:"source,omitempty"`
+	Lane    *int      `json:"lane,omitempty"`
+	On      *bool     `json:"on,omitempty"`
+	Zone    *int32    `json:"zone,omitempty"`
+	Delta   *int32    `json:"delta,omitempty"`
+	Game    *string   `json:"game,omitempty"`
+	Names   *[]string `json:"names,omitempty"`
 }
 
 // toInput checks one decoded line against the wall and returns the input it stands for.
@@ -54,7 +57,7 @@ func (l *inputLine) toInput(cfg *Config) (TickInput, error) {
 	case l.Action != nil:
 		k, ok := ParseKind(*l.Action)
 		if !ok || k.IsTouch() {
-			return ti, fmt.Errorf("unknown action %q: use start, pause, resume, abort, takeover, zone_tap, adjust or game", *l.Action)
+			return ti, fmt.Errorf("unknown action %q: use start, pause, resume, abort, takeover, zone_tap, adjust, game, names or attract", *l.Action)
 		}
 		if l.Contact != nil || l.XMM != nil || l.YMM != nil {
 			return ti, fmt.Errorf("action %q takes no contact or position", *l.Action)
@@ -64,8 +67,8 @@ func (l *inputLine) toInput(cfg *Config) (TickInput, error) {
 			return ti, err
 		}
 	case l.Kind != nil:
-		if l.Lane != nil || l.On != nil || l.Zone != nil || l.Delta != nil || l.Game != nil {
-			return ti, errors.New("a touch takes no lane, on, zone, delta or game")
+		if l.Lane != nil || l.On != nil || l.Zone != nil || l.Delta != nil || l.Game != nil || l.Names != nil {
+			return ti, errors.New("a touch takes no lane, on, zone, delta, game or names")
 		}
 		k, ok := ParseKind(*l.Kind)
 		if !ok || !k.IsTouch() {
@@ -90,12 +93,14 @@ func (l *inputLine) toInput(cfg *Config) (TickInput, error) {
 
 // actionArgs checks and copies the arguments of a lane or game action; other actions take none.
 func (l *inputLine) actionArgs(ti *TickInput, cfg *Config) error {
-	want := map[Kind]string{KindTakeover: "lane,on", KindZoneTap: "lane,zone", KindAdjust: "lane,delta", KindGame: "game"}[ti.Kind]
+	want := map[Kind]string{KindTakeover: "lane,on", KindZoneTap: "lane,zone", KindAdjust: "lane,delta", KindGame: "game",
+		KindNames: "names"}[ti.Kind]
 	have := []string{}
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"lane", l.Lane != nil}, {"on", l.On != nil}, {"zone", l.Zone != nil}, {"delta", l.Delta != nil}, {"game", l.Game != nil}} {
+	}{{"lane", l.Lane != nil}, {"on", l.On != nil}, {"zone", l.Zone != nil}, {"delta", l.Delta != nil}, {"game", l.Game != nil},
+		{"names", l.Names != nil}} {
 		if f.set {
 			have = append(have, f.name)
 		}
@@ -133,6 +138,33 @@ func (l *inputLine) actionArgs(ti *TickInput, cfg *Config) error {
 			return fmt.Errorf("unknown game %q: use one of %s", *l.Game, strings.Join(Games[:], ", "))
 		}
 		ti.Value = int32(i)
+	case KindNames:
+		if err := CheckNames(*l.Names, len(cfg.Lanes)); err != nil {
+			return err
+		}
+		ti.Names = *l.Names
+	}
+	return nil
+}
+
+// CheckNames checks contestants' names for a wall of lanes lanes: at most one per lane, each at most
+// MaxNameLen bytes of printable UTF-8 ("" keeps the lane's own name).
+func CheckNames(names []string, lanes int) error {
+	if len(names) > lanes {
+		return fmt.Errorf("%d names for %d lanes: give at most one name per lane", len(names), lanes)
+	}
+	for i, n := range names {
+		if len(n) > MaxNameLen {
+			return fmt.Errorf("name %d (%.20q...) is %d bytes: at most %d fit a lane header", i, n, len(n), MaxNameLen)
+		}
+		if !utf8.ValidString(n) {
+			return fmt.Errorf("name %d is not valid UTF-8", i)
+		}
+		for _, c := range n {
+			if !unicode.IsPrint(c) {
+				return fmt.Errorf("name %d (%q) has a control character", i, n)
+			}
+		}
 	}
 	return nil
 }
@@ -243,6 +275,15 @@ func appendInputFields(b []byte, tick int64, in *Input) []byte {
 				b = append(b, Games[in.Value]...)
 			}
 			b = append(b, '"')
+		case KindNames:
+			b = append(b, `,"names":[`...)
+			for i, n := range in.Names {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendQuote(b, n) // names are checked UTF-8 without control characters
+			}
+			b = append(b, ']')
 		}
 	}
 	b = append(b, `,"source":"`...)

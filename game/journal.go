@@ -18,18 +18,19 @@ var ErrMismatch = errors.New("game: replay mismatch")
 
 // JournalHeader is the first line of a round journal: everything needed to rebuild the round.
 type JournalHeader struct {
-	Type      string `json:"type"` // "header"
-	Format    int    `json:"format"`
-	Game      string `json:"game"`
-	Seed      uint64 `json:"seed"`
-	TickRate  int    `json:"tick_rate"`
-	Wall      string `json:"wall"`
-	Round     uint32 `json:"round"`
-	Running   bool   `json:"running"`
-	Countdown int64  `json:"countdown,omitempty"`
-	StartUS   int64  `json:"start_us,omitempty"`
-	HashEvery int    `json:"hash_every"`
-	Config    Config `json:"config"`
+	Type      string   `json:"type"` // "header"
+	Format    int      `json:"format"`
+	Game      string   `json:"game"`
+	Seed      uint64   `json:"seed"`
+	TickRate  int      `json:"tick_rate"`
+	Wall      string   `json:"wall"`
+	Round     uint32   `json:"round"`
+	Running   bool     `json:"running"`
+	Countdown int64    `json:"countdown,omitempty"`
+	StartUS   int64    `json:"start_us,omitempty"`
+	Names     []string `json:"names,omitempty"`
+	HashEvery int      `json:"hash_every"`
+	Config    Config   `json:"config"`
 }
 
 // LaneScore is one lane's score in a Summary.
@@ -81,7 +82,7 @@ func NewRecorder(w io.Writer, r *Round, hashEvery int, flushEachHash bool) (*Rec
 	rec.w = bufio.NewWriterSize(w, 64*1024)
 	p := r.Params()
 	h := JournalHeader{Type: "header", Format: JournalFormat, Game: r.GameName(), Seed: p.Seed,
-		TickRate: r.TickRate(), Wall: p.Wall, Round: p.Round, Running: p.Running, Countdown: p.Countdown, StartUS: p.StartUS, HashEvery: hashEvery,
+		TickRate: r.TickRate(), Wall: p.Wall, Round: p.Round, Running: p.Running, Countdown: p.Countdown, StartUS: p.StartUS, Names: r.Names(), HashEvery: hashEvery,
 		Config: *r.Config()}
 	line, err := json.Marshal(h)
 	if err != nil {
@@ -150,7 +151,8 @@ func (rec *Recorder) Summary() Summary {
 	return s
 }
 
-// Close writes the summary line and flushes. It does not close the underlying writer.
+// Close writes the summary line and flushes. It does not close the underlying writer. The round
+// may go on being stepped (its animations play out) but nothing more is journaled.
 func (rec *Recorder) Close() error {
 	if rec.w == nil {
 		return nil
@@ -164,6 +166,7 @@ func (rec *Recorder) Close() error {
 			rec.err = fmt.Errorf("game: journal flush: %w", err)
 		}
 	}
+	rec.w = nil
 	return rec.err
 }
 
@@ -175,36 +178,95 @@ func appendHex16(b []byte, v uint64) []byte {
 	return b
 }
 
+// ErrTruncated is returned by Replay, with the summary of what it replayed, for a journal that
+// ends before its summary: cut by a crash, perhaps in the middle of a line. Everything up to the
+// last whole line was replayed and checked; the error says where it stopped.
+var ErrTruncated = errors.New("game: journal cut short")
+
+// ReplayMarginSeconds is how far beyond its countdown and running length a journal's ticks may go,
+// in seconds of ticks: a round paused for up to a day still replays, while a line claiming a tick
+// near 2^63 is refused instead of stepping for ever.
+const ReplayMarginSeconds = 24 * 3600
+
+// maxJournalLine bounds one journal line (a header holds the whole config).
+const maxJournalLine = 16 << 20
+
 // Replay re-runs a round journal: it rebuilds the round from the header, applies every journaled
-// input in its tick, and checks every recorded hash and the summary. It returns the re-run's summary;
-// at the first difference it returns an error wrapping ErrMismatch that names the tick. A malformed
-// journal gives an error wrapping ErrInput with name and line.
+// input in its tick, and checks every recorded hash and the summary (hash, event count and every
+// lane's score). It returns the re-run's summary; at the first difference it returns an error
+// wrapping ErrMismatch that names the tick. A malformed journal gives an error wrapping ErrInput
+// with name and line; a journal cut short replays as far as its last whole line and returns its
+// summary with an error wrapping ErrTruncated.
 func Replay(r io.Reader, name string) (Summary, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	return replay(r, name, nil)
+}
+
+// ReplayEvents re-runs a round journal like Replay and also returns every ScoreEvent the round
+// produced, byte for byte as the live round produced them (show_us included): what an outbox needs
+// to rebuild events it lost.
+func ReplayEvents(r io.Reader, name string) ([]ScoreEvent, Summary, error) {
+	var evs []ScoreEvent
+	sum, err := replay(r, name, func(e []ScoreEvent) { evs = append(evs, e...) })
+	return evs, sum, err
+}
+
+func replay(r io.Reader, name string, onEvents func([]ScoreEvent)) (Summary, error) {
+	br := bufio.NewReaderSize(r, 64*1024)
 	var (
 		rec     *Recorder
 		pending []Input
 		n       int
+		maxTick int64
+		done    bool // the summary has been read
 	)
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s:%d: %s", ErrInput, name, n, fmt.Sprintf(format, args...))
 	}
+	step := func(in []Input) {
+		rec.Step(in)
+		if onEvents != nil {
+			if evs := rec.r.Events(); len(evs) > 0 {
+				onEvents(evs)
+			}
+		}
+	}
 	stepTo := func(t int64) { // step until the round's next tick is t
 		for rec.r.Tick() < t {
-			rec.Step(pending)
+			step(pending)
 			pending = pending[:0]
 		}
 	}
-	for n = 1; sc.Scan(); n++ {
-		b := bytes.TrimSpace(sc.Bytes())
+	checkTick := func(t int64) error {
+		if t > maxTick {
+			return bad("tick %d is beyond the round's countdown and length plus a day (%d): not a journal of this round", t, maxTick)
+		}
+		return nil
+	}
+	for n = 1; ; n++ {
+		line, err := readLine(br)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Summary{}, fmt.Errorf("%w: %s:%d: %v", ErrInput, name, n, err)
+		}
+		whole := len(line) > 0 && line[len(line)-1] == '\n'
+		b := bytes.TrimSpace(line)
 		if len(b) == 0 {
 			continue
+		}
+		if done {
+			return Summary{}, bad("a line after the summary: the summary must be the journal's last line")
 		}
 		var kind struct {
 			Type string `json:"type"`
 		}
 		if err := json.Unmarshal(b, &kind); err != nil {
+			if !whole && rec != nil { // the last line, cut by a crash
+				stepTo(rec.r.Tick() + int64(min(1, len(pending))))
+				return rec.Summary(), fmt.Errorf("%w: %s:%d: the last line is incomplete (cut by a crash?): replayed up to line %d, tick %d",
+					ErrTruncated, name, n, n-1, rec.r.Tick()-1)
+			}
 			return Summary{}, bad("not a JSON object: %v", err)
 		}
 		if rec == nil && kind.Type != "header" {
@@ -226,10 +288,19 @@ func Replay(r io.Reader, name string) (Summary, error) {
 			if err := cfg.Validate(); err != nil {
 				return Summary{}, bad("config in header: %v", err)
 			}
-			round, err := NewRound(&cfg, RoundParams{Wall: h.Wall, Round: h.Round, Seed: h.Seed, Game: h.Game, Running: h.Running, Countdown: h.Countdown, StartUS: h.StartUS})
+			if h.Countdown < 0 || h.Countdown > ReplayMarginSeconds*int64(cfg.Round.TickRate) {
+				return Summary{}, bad("countdown %d ticks is out of range", h.Countdown)
+			}
+			if err := CheckNames(h.Names, len(cfg.Lanes)); err != nil {
+				return Summary{}, bad("names in header: %v", err)
+			}
+			round, err := NewRound(&cfg, RoundParams{Wall: h.Wall, Round: h.Round, Seed: h.Seed, Game: h.Game, Running: h.Running,
+				Countdown: h.Countdown, StartUS: h.StartUS, Names: h.Names})
 			if err != nil {
 				return Summary{}, bad("%v", err)
 			}
+			rate := int64(cfg.Round.TickRate)
+			maxTick = h.Countdown + int64(cfg.Round.CountdownSeconds)*rate + round.Length() + ReplayMarginSeconds*rate
 			rec, _ = NewRecorder(nil, round, h.HashEvery, false)
 		case "input":
 			var l inputLine
@@ -239,6 +310,9 @@ func Replay(r io.Reader, name string) (Summary, error) {
 			ti, err := l.toInput(rec.r.Config())
 			if err != nil {
 				return Summary{}, bad("%v", err)
+			}
+			if err := checkTick(ti.Tick); err != nil {
+				return Summary{}, err
 			}
 			if ti.Tick < rec.r.Tick() {
 				return Summary{}, bad("input for tick %d after tick %d was recorded", ti.Tick, rec.r.Tick()-1)
@@ -253,6 +327,9 @@ func Replay(r io.Reader, name string) (Summary, error) {
 			if err := json.Unmarshal(b, &h); err != nil || h.Tick == nil || *h.Tick < rec.r.Tick() {
 				return Summary{}, bad("bad hash line: want {\"type\":\"hash\",\"tick\":T,\"hash\":\"16 hex digits\"} in tick order")
 			}
+			if err := checkTick(*h.Tick); err != nil {
+				return Summary{}, err
+			}
 			stepTo(*h.Tick + 1)
 			if got := FormatHash(rec.r.Hash()); got != h.Hash {
 				return rec.Summary(), fmt.Errorf("%w at tick %d: journal has hash %s, replay gives %s (%s:%d)",
@@ -263,24 +340,66 @@ func Replay(r io.Reader, name string) (Summary, error) {
 			if err := json.Unmarshal(b, &s); err != nil {
 				return Summary{}, bad("bad summary: %v", err)
 			}
+			if err := checkTick(s.Ticks); err != nil {
+				return Summary{}, err
+			}
+			if s.Ticks < rec.r.Tick() {
+				return Summary{}, bad("summary at tick %d after tick %d was replayed", s.Ticks, rec.r.Tick())
+			}
 			stepTo(s.Ticks)
 			got := rec.Summary()
 			if got.Hash != s.Hash || got.Events != s.Events {
 				return got, fmt.Errorf("%w at tick %d: summary has hash %s and %d events, replay gives %s and %d",
 					ErrMismatch, s.Ticks-1, s.Hash, s.Events, got.Hash, got.Events)
 			}
-			return got, nil
+			if !sameScores(got.Scores, s.Scores) {
+				return got, fmt.Errorf("%w at tick %d: summary has scores %v, replay gives %v", ErrMismatch, s.Ticks-1, s.Scores, got.Scores)
+			}
+			done = true
 		default:
 			return Summary{}, bad("unknown line type %q: want header, input, hash or summary", kind.Type)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return Summary{}, fmt.Errorf("%w: %s: %v", ErrInput, name, err)
-	}
 	if rec == nil {
 		return Summary{}, fmt.Errorf("%w: %s: empty journal", ErrInput, name)
 	}
+	if done {
+		return rec.Summary(), nil
+	}
 	// A journal cut short (the show was killed) replays as far as it goes.
 	stepTo(rec.r.Tick() + int64(min(1, len(pending))))
-	return rec.Summary(), nil
+	return rec.Summary(), fmt.Errorf("%w: %s: no summary after line %d: replayed up to tick %d", ErrTruncated, name, n-1, rec.r.Tick()-1)
+}
+
+// readLine returns the next line with its newline ("" and io.EOF at the end); a line longer than
+// maxJournalLine is an error.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		line = append(line, frag...)
+		if len(line) > maxJournalLine {
+			return nil, fmt.Errorf("a line longer than %d bytes", maxJournalLine)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(line) > 0:
+			return line, nil
+		default:
+			return line, err
+		}
+	}
+}
+
+func sameScores(a, b []LaneScore) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -30,7 +30,7 @@ func (j *jitterClock) frame() int64 {
 
 func TestLoopTenMinutesEndOnExactTick(t *testing.T) {
 	const origin = 1_000_000_007
-	l := NewLoop(60, DefaultCatchUpTicks, origin)
+	l := NewLoop(60, origin)
 	c := &counter{inputs: map[int64][]Input{}}
 	clk := &jitterClock{now: origin, seed: Rand{State: 1}}
 	end := int64(origin + 600_000_000)
@@ -39,59 +39,135 @@ func TestLoopTenMinutesEndOnExactTick(t *testing.T) {
 		if now > end {
 			now = end
 		}
-		l.Advance(now, c)
+		l.Advance(now, c, nil)
 	}
-	l.Advance(end, c)
+	l.Advance(end, c, nil)
 	if c.ticks != 36000 || l.Next() != 36000 {
 		t.Fatalf("10 min at 60 Hz stepped %d ticks, want exactly 36000", c.ticks)
 	}
 }
 
-func TestLoopCatchesUpAStallWithinTheCap(t *testing.T) {
-	const cap = 8
-	l := NewLoop(60, cap, 0)
+// TestLoopNeverDriftsAtAnyFrameRate steps a loop from frames at 2, 7, 30, 60 and 144 FPS, with
+// jitter and stalls: after every frame the loop owes nothing, and 600 ticks take 10 s of show time
+// whatever the frame rate (the old per-frame cap of 8 ticks fell behind for ever below 7.5 FPS).
+func TestLoopNeverDriftsAtAnyFrameRate(t *testing.T) {
+	for _, fps := range []int64{2, 7, 30, 60, 144} {
+		l := NewLoop(60, 0)
+		l.SetStop(600)
+		c := &counter{inputs: map[int64][]Input{}}
+		rng := Rand{State: uint64(fps)}
+		now := int64(0)
+		for frame := 0; l.Next() < 600; frame++ {
+			now += 1_000_000/fps + int64(rng.Uint64()%2001) - 1000
+			if frame == 3 {
+				now += 700_000 // a 700 ms stall
+			}
+			l.Advance(now, c, nil)
+			if lag := l.Lag(now); lag != 0 {
+				t.Fatalf("%d FPS: %d ticks owed after frame %d", fps, lag, frame)
+			}
+			if frame > 100_000 {
+				t.Fatalf("%d FPS: no end", fps)
+			}
+		}
+		if c.ticks != 600 || now < 10_000_000 || now > 10_000_000+1_000_000/fps+1000 {
+			t.Fatalf("%d FPS: %d ticks took %d µs of show time, want 600 in 10 s", fps, c.ticks, now)
+		}
+	}
+}
+
+// TestLoopBoundsAFrameByItsBudget: after a long stall a frame stops stepping when its time budget
+// says so (checked every CheckEvery ticks) and the next frames step the rest, never losing a tick.
+func TestLoopBoundsAFrameByItsBudget(t *testing.T) {
+	l := NewLoop(60, 0)
 	c := &counter{inputs: map[int64][]Input{}}
-	clk := &jitterClock{seed: Rand{State: 2}}
-	for i := 0; i < 60; i++ {
-		l.Advance(clk.frame(), c)
-	}
-	if lag := l.Lag(clk.now); lag > 1 {
-		t.Fatalf("lag %d before the stall", lag)
-	}
-	clk.now += 500_000 // the frame goroutine stalls for 500 ms
-	owed := l.Lag(clk.now)
-	if owed < 29 || owed > 31 {
-		t.Fatalf("a 500 ms stall owes %d ticks, want ~30", owed)
-	}
-	frames := 0
-	for l.Lag(clk.now) > 0 {
-		n := l.Advance(clk.now, c)
-		if n > cap {
-			t.Fatalf("one frame stepped %d ticks, cap %d", n, cap)
+	now := l.TimeOf(1000) // 1000 ticks owed at once
+	calls := 0
+	budget := func() bool { calls++; return calls%2 == 1 } // every other check says the frame is over
+	var per []int
+	for l.Lag(now) > 0 {
+		per = append(per, l.Advance(now, c, budget))
+		if len(per) > 100 {
+			t.Fatal("never caught up")
 		}
-		frames++
-		if frames > 20 {
-			t.Fatalf("still %d ticks behind after %d frames", l.Lag(clk.now), frames)
+	}
+	for i, n := range per[:len(per)-1] {
+		if n != 2*CheckEvery {
+			t.Fatalf("frame %d stepped %d ticks, want %d (two budget checks)", i, n, 2*CheckEvery)
 		}
-		clk.frame()
 	}
-	// 30 ticks owed, cap-1 net per frame: caught up in ceil(30/7)+1 frames at most.
-	if frames > (30+cap-2)/(cap-1)+1 {
-		t.Fatalf("caught up in %d frames, want at most %d", frames, (30+cap-2)/(cap-1)+1)
+	if c.ticks != 1000 {
+		t.Fatalf("stepped %d ticks, want 1000", c.ticks)
 	}
-	if c.ticks != l.TickAt(clk.now) && c.ticks != l.TickAt(clk.now)-1 {
-		t.Fatalf("stepped %d ticks, clock says %d: the loop drifted", c.ticks, l.TickAt(clk.now))
+}
+
+// TestLoopShedsMovesBeforeDownsAndUps fills the queue with a mix and checks what a full queue
+// drops: moves first (newest first), then downs for an up; never an up or an action.
+func TestLoopShedsMovesBeforeDownsAndUps(t *testing.T) {
+	l := NewLoop(60, 0)
+	for i := 0; i < DefaultLoopQueue-2; i++ {
+		k := KindMove
+		if i%3 == 0 {
+			k = KindUp
+		}
+		l.PushAt(1, Input{Kind: k, Contact: int32(i)})
+	}
+	l.PushAt(1, Input{Kind: KindDown, Contact: -1})
+	l.PushAt(1, Input{Kind: KindPause})
+	if l.Queued() != DefaultLoopQueue || l.Dropped() != 0 {
+		t.Fatalf("queued %d dropped %d before it was full", l.Queued(), l.Dropped())
+	}
+	moves := 0
+	for i := 0; i < DefaultLoopQueue; i++ {
+		if l.at(i).in.Kind == KindMove {
+			moves++
+		}
+	}
+	// Every up and action pushed now takes the place of a move; a move pushed now is dropped.
+	for i := 0; i < moves; i++ {
+		l.PushAt(2, Input{Kind: KindUp, Contact: int32(100000 + i)})
+	}
+	l.PushAt(2, Input{Kind: KindMove, Contact: 7})
+	if l.DroppedOf(KindMove) != int64(moves)+1 || l.DroppedOf(KindUp) != 0 || l.Queued() != DefaultLoopQueue {
+		t.Fatalf("dropped moves %d ups %d (queued %d), want %d moves and no up", l.DroppedOf(KindMove), l.DroppedOf(KindUp), l.Queued(), moves+1)
+	}
+	// No move left: an up takes the place of the down; then a down is itself the one dropped.
+	l.PushAt(3, Input{Kind: KindUp, Contact: 5})
+	l.PushAt(3, Input{Kind: KindDown, Contact: 6})
+	if l.DroppedOf(KindDown) != 2 || l.DroppedOf(KindUp) != 0 {
+		t.Fatalf("dropped downs %d ups %d, want 2 and 0", l.DroppedOf(KindDown), l.DroppedOf(KindUp))
+	}
+	// What stays is in tick order, the pause included, and every up pushed is there.
+	c := &counter{inputs: map[int64][]Input{}}
+	l.Advance(l.TimeOf(4), c, nil)
+	ups, pauses := 0, 0
+	for tick := int64(0); tick < 4; tick++ {
+		for _, in := range c.inputs[tick] {
+			switch in.Kind {
+			case KindUp:
+				ups++
+			case KindPause:
+				pauses++
+				if tick != 1 {
+					t.Fatalf("the pause went to tick %d", tick)
+				}
+			}
+		}
+	}
+	wantUps := (DefaultLoopQueue-2+2)/3 + moves + 1
+	if ups != wantUps || pauses != 1 {
+		t.Fatalf("%d ups and %d pauses stepped, want %d and 1", ups, pauses, wantUps)
 	}
 }
 
 func TestLoopLateInputLandsInItsTick(t *testing.T) {
-	l := NewLoop(60, 100, 0)
+	l := NewLoop(60, 0)
 	c := &counter{inputs: map[int64][]Input{}}
 	// Nothing has been stepped: an input stamped in tick 3 but read at tick 10 goes to tick 3.
 	read := l.TimeOf(10) + 5
 	l.Push(Input{Kind: KindDown, Contact: 1, TimeUS: l.TimeOf(3) + 100})
 	l.Push(Input{Kind: KindDown, Contact: 2, TimeUS: l.TimeOf(2) + 16_000}) // earlier tick, pushed later
-	l.Advance(read, c)
+	l.Advance(read, c, nil)
 	if got := c.inputs[3]; len(got) != 1 || got[0].Contact != 1 {
 		t.Fatalf("tick 3 got %+v, want contact 1", got)
 	}
@@ -103,14 +179,14 @@ func TestLoopLateInputLandsInItsTick(t *testing.T) {
 	}
 	// Tick 5 has been stepped already: an input stamped in it goes to the next tick and counts as late.
 	l.Push(Input{Kind: KindDown, Contact: 3, TimeUS: l.TimeOf(5) + 1})
-	l.Advance(l.TimeOf(12), c)
+	l.Advance(l.TimeOf(12), c, nil)
 	if got := c.inputs[10]; len(got) != 1 || got[0].Contact != 3 || l.Late() != 1 {
 		t.Fatalf("late input: tick 10 got %+v, late=%d", got, l.Late())
 	}
 }
 
 func TestLoopTickBoundaries(t *testing.T) {
-	l := NewLoop(60, 1, 500)
+	l := NewLoop(60, 500)
 	for _, tc := range []struct{ t, tick int64 }{
 		{500, 0}, {500 + 16_666, 0}, {500 + 16_667, 1}, {499, -1}, {500 + 1_000_000, 60}, {500 - 16_666, -1}, {500 - 16_667, -2},
 	} {
@@ -126,7 +202,7 @@ func TestLoopTickBoundaries(t *testing.T) {
 }
 
 func TestLoopQueueBounded(t *testing.T) {
-	l := NewLoop(60, 1, 0)
+	l := NewLoop(60, 0)
 	for i := 0; i < DefaultLoopQueue+10; i++ {
 		l.Push(Input{Kind: KindMove, Contact: int32(i), TimeUS: 0})
 	}

@@ -29,7 +29,38 @@ type RoundParams struct {
 	// StartUS is the show time (the backend's clock, µs) of the round's tick 0, fixed when the round
 	// begins: every ScoreEvent's ShowUS is StartUS plus its tick's offset (0 in sim: ticks from 0).
 	StartUS int64
+	// Names are the contestants' names per lane ("" or missing: the lane's name from the config).
+	Names []string
 }
+
+// Hit is one touch down in a lane as the round judged it: what it caught (Points above 0) or that
+// it caught nothing (Miss). Hits are kept for the picture (bursts, "+N", ripples): they are state
+// the wall draws from, not part of any ScoreEvent.
+type Hit struct {
+	Tick   int64 // round tick it was judged in
+	Lane   int8
+	Miss   bool  // touched nothing
+	Golden bool  // caught a golden packet
+	XMM    int32 // where, in wall mm
+	YMM    int32
+	Points int64 // what it scored (0 for a miss)
+	Object uint32
+}
+
+// Gone is an object that left the lanes that had not caught it (expired, or fell out), for its
+// vanishing animation.
+type Gone struct {
+	Tick   int64 // round tick it went in
+	Object Object
+	At     [2]int32 // lane-relative position it went at
+}
+
+// HitRing and GoneRing are how many recent hits and gone objects a round keeps for the picture:
+// sixteen lanes tapping ten times a second for 1.5 s, and a wall's worth of vanishing targets.
+const (
+	HitRing  = 256
+	GoneRing = 64
+)
 
 // Contact is a touch the round is tracking: which lane it went down in and where it is now.
 type Contact struct {
@@ -66,6 +97,11 @@ type Round struct {
 	ignored   int64 // touches dropped because MaxContacts were down
 	hashBuf   []byte
 	spawned   Object
+	names     [MaxLanes]string
+	hits      [HitRing]Hit
+	nhits     int64 // hits recorded since the round began
+	gone      [GoneRing]Gone
+	ngone     int64
 }
 
 // NewRound returns a round of cfg (validated) with the given identity. It allocates all the storage
@@ -85,8 +121,9 @@ func NewRound(cfg *Config, p RoundParams) (*Round, error) {
 		contacts: make([]Contact, 0, MaxContacts),
 		objects:  make([]Object, 0, g.MaxAlive()),
 		events:   make([]ScoreEvent, 0, 4*MaxLanes),
-		hashBuf:  make([]byte, 0, 128+MaxLanes*8+MaxContacts*16+g.MaxAlive()*48),
+		hashBuf:  make([]byte, 0, 128+MaxLanes*(16+MaxNameLen)+MaxContacts*16+g.MaxAlive()*48),
 	}
+	copy(r.names[:], p.Names)
 	switch {
 	case p.Running:
 		r.enterRunning()
@@ -113,7 +150,7 @@ func (r *Round) Step(in []Input) {
 		r.runTick++
 		if r.runTick >= r.length {
 			r.phase = PhaseFinished
-			r.objects = r.objects[:0]
+			r.vanishAll()
 		} else {
 			r.spawnAndExpire()
 		}
@@ -132,6 +169,8 @@ func (r *Round) spawnAndExpire() {
 	for _, o := range r.objects {
 		if o.Expire > r.runTick {
 			keep = append(keep, o)
+		} else {
+			r.vanish(&o)
 		}
 	}
 	r.objects = keep
@@ -147,6 +186,24 @@ func (r *Round) spawnAndExpire() {
 		o.Spawn = r.runTick
 		r.objects = append(r.objects, *o)
 	}
+}
+
+// vanish records that o left every lane that had not caught it.
+func (r *Round) vanish(o *Object) {
+	if o.Taken == uint16(1)<<len(r.cfg.Lanes)-1 {
+		return // every lane caught it: nothing left to vanish
+	}
+	x, y := o.Pos(r.runTick, r.rate)
+	r.gone[r.ngone%GoneRing] = Gone{Tick: r.tick, Object: *o, At: [2]int32{x, y}}
+	r.ngone++
+}
+
+// vanishAll ends every object at once (the round finished or was aborted).
+func (r *Round) vanishAll() {
+	for i := range r.objects {
+		r.vanish(&r.objects[i])
+	}
+	r.objects = r.objects[:0]
 }
 
 func (r *Round) apply(in *Input) {
@@ -171,7 +228,7 @@ func (r *Round) apply(in *Input) {
 	case KindAbort:
 		if !r.phase.Over() && r.phase != PhaseIdle {
 			r.phase = PhaseAborted
-			r.objects = r.objects[:0]
+			r.vanishAll()
 		}
 	case KindTakeover:
 		if int(in.Lane) < len(r.cfg.Lanes) && in.Lane >= 0 {
@@ -180,7 +237,8 @@ func (r *Round) apply(in *Input) {
 	case KindZoneTap:
 		if in.Lane >= 0 && int(in.Lane) < len(r.cfg.Lanes) && in.Value >= 1 && in.Value <= 9 {
 			x, y := ZoneCentre(r.cfg, int(in.Lane), int(in.Value))
-			tap := Input{Kind: KindDown, Source: in.Source, Contact: KeyboardContact(int(in.Lane)), XMM: x, YMM: y}
+			// A zone tap is a keyboard action whatever its source: a taken-over lane takes it.
+			tap := Input{Kind: KindDown, Source: SourceKeyboard, Contact: KeyboardContact(int(in.Lane)), XMM: x, YMM: y}
 			r.touchDown(&tap)
 			r.release(tap.Contact)
 		}
@@ -188,6 +246,11 @@ func (r *Round) apply(in *Input) {
 		if in.Lane >= 0 && int(in.Lane) < len(r.cfg.Lanes) && r.phase != PhaseIdle {
 			r.score(int(in.Lane), int64(in.Value), ReasonOperator)
 		}
+	case KindNames:
+		for i := range r.names {
+			r.names[i] = ""
+		}
+		copy(r.names[:len(r.cfg.Lanes)], in.Names)
 	case KindDown:
 		r.touchDown(in)
 	case KindMove:
@@ -249,7 +312,11 @@ func (r *Round) touchDown(in *Input) {
 		return // the lane is driven by keyboard: the wall's touches there are ignored
 	}
 	r.contacts = append(r.contacts, Contact{ID: in.Contact, Lane: int8(lane), Source: in.Source, XMM: in.XMM, YMM: in.YMM})
-	if lane < 0 || r.phase != PhaseRunning {
+	if lane < 0 {
+		return
+	}
+	if r.phase != PhaseRunning {
+		r.hit(Hit{Lane: int8(lane), Miss: true, XMM: in.XMM, YMM: in.YMM})
 		return
 	}
 	l := &r.cfg.Lanes[lane]
@@ -268,8 +335,78 @@ func (r *Round) touchDown(in *Input) {
 		o.Taken |= bit
 		pts, reason := r.game.Points(o, r.runTick)
 		r.score(lane, pts, reason)
+		r.hit(Hit{Lane: int8(lane), Golden: o.Golden, XMM: in.XMM, YMM: in.YMM, Points: pts, Object: o.ID})
 		return // one touch catches one object: the oldest under the finger
 	}
+	r.hit(Hit{Lane: int8(lane), Miss: true, XMM: in.XMM, YMM: in.YMM})
+}
+
+func (r *Round) hit(h Hit) {
+	h.Tick = r.tick
+	r.hits[r.nhits%HitRing] = h
+	r.nhits++
+}
+
+// Hits calls f for every hit of the round's last HitRing, newest first, until f returns false. It
+// never allocates.
+func (r *Round) Hits(f func(h *Hit) bool) {
+	for i := r.nhits - 1; i >= 0 && i >= r.nhits-HitRing; i-- {
+		if !f(&r.hits[i%HitRing]) {
+			return
+		}
+	}
+}
+
+// GoneObjects calls f for every object gone in the round's last GoneRing, newest first, until f
+// returns false. It never allocates.
+func (r *Round) GoneObjects(f func(g *Gone) bool) {
+	for i := r.ngone - 1; i >= 0 && i >= r.ngone-GoneRing; i-- {
+		if !f(&r.gone[i%GoneRing]) {
+			return
+		}
+	}
+}
+
+// Name returns lane's name as the wall shows it: the contestant's name when one is set, else the
+// lane's name from the config.
+func (r *Round) Name(lane int) string {
+	if n := r.names[lane]; n != "" {
+		return n
+	}
+	return r.cfg.Lanes[lane].Name
+}
+
+// Names returns the contestants' names set for the round, lane by lane ("" where none is set).
+func (r *Round) Names() []string {
+	n := len(r.cfg.Lanes)
+	for n > 0 && r.names[n-1] == "" {
+		n--
+	}
+	if n == 0 {
+		return nil
+	}
+	return append([]string(nil), r.names[:n]...)
+}
+
+// Ranks fills dst with every lane's rank by score, best first, with ties sharing a rank
+// (competition ranking: scores 9, 9, 5 rank 1, 1, 3), and returns it. An aborted round, or one not
+// over, has no ranking: it returns dst[:0].
+func (r *Round) Ranks(dst []int) []int {
+	dst = dst[:0]
+	if r.phase != PhaseFinished {
+		return dst
+	}
+	n := len(r.cfg.Lanes)
+	for i := 0; i < n; i++ {
+		rank := 1
+		for j := 0; j < n; j++ {
+			if r.scores[j] > r.scores[i] {
+				rank++
+			}
+		}
+		dst = append(dst, rank)
+	}
+	return dst
 }
 
 func (r *Round) score(lane int, delta int64, reason string) {
@@ -350,6 +487,12 @@ func (r *Round) Hash() uint64 {
 			b = append(b, 1)
 		} else {
 			b = append(b, 0)
+		}
+	}
+	for i := range r.cfg.Lanes { // names only when set, so rounds without names hash as before
+		if r.names[i] != "" {
+			b = appendU64(b, uint64(i))
+			b = append(b, r.names[i]...)
 		}
 	}
 	b = appendU64(b, uint64(len(r.contacts)))

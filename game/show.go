@@ -7,24 +7,48 @@ type JournalOpener func(r *Round) (io.WriteCloser, error)
 
 // Show is the live sequence of rounds on one wall: a start action when no round is in play begins
 // the next round (numbered from 1, seeded from the show's seed and its number) with its countdown.
-// It journals each round through the opener and is a Stepper for the Loop. Not safe for concurrent use.
+// It journals each round through the opener, closing the journal (summary written) the tick the
+// round is over, and is a Stepper for the Loop. Between rounds it can show the attract screen: an
+// autoplayed round with no number, no ScoreEvents and no journal. Everything it does is a function
+// of its config and the inputs of each tick, so a standby fed the same ticks is the same show.
+// Not safe for concurrent use.
 type Show struct {
 	cfg    *Config
 	wall   string
 	seed   uint64
 	game   string
 	number uint32
+	tick   int64 // show ticks stepped
 	rec    *Recorder
 	jw     io.WriteCloser
 	open   JournalOpener
 	err    error
 	events []ScoreEvent
 	carry  []Input // inputs the next step of a new round starts with
+	names  []string
+	clock  func(tick int64) int64
+
+	began     RoundParams // the round begun in the last Step, if beganOK
+	beganOK   bool
+	scheduled bool // Schedule was called for the coming Step
+	expect    *RoundParams
+
+	autoplay bool
+	bot      *Bot
+	botIn    []Input
+
+	attractOn bool   // the attract screen is asked for
+	attract   *Round // its round, nil until it first plays
+	attractN  uint64 // attract rounds played
+	attractG  string // the game the attract round plays
+	attractB  *Bot
 }
 
-// NewShow returns a show of cfg (validated) with no round yet; open may be nil.
+// NewShow returns a show of cfg (validated) with no round yet; open may be nil. It starts on the
+// attract screen when cfg.Show.Attract is set.
 func NewShow(cfg *Config, open JournalOpener) *Show {
-	return &Show{cfg: cfg, wall: cfg.Wall.ID, seed: cfg.Round.Seed, game: cfg.Round.Game, open: open}
+	return &Show{cfg: cfg, wall: cfg.Wall.ID, seed: cfg.Round.Seed, game: cfg.Round.Game, open: open,
+		attractOn: cfg.Show.Attract, botIn: make([]Input, 0, 2*MaxLanes+64)}
 }
 
 // RoundSeed derives round n's seed from the show's seed, so every round differs but a rerun of the
@@ -34,6 +58,23 @@ func RoundSeed(showSeed uint64, n uint32) uint64 {
 	return r.Uint64()
 }
 
+// SetClock sets how a round's StartUS is chosen: f returns the show time (the backend's clock, µs)
+// of show tick t. It is called once when a round begins; its answer is journaled in the round's
+// header, so a replay never calls it. Without one, StartUS is t/rate seconds.
+func (s *Show) SetClock(f func(tick int64) int64) { s.clock = f }
+
+// SetAutoplay puts the built-in player in every lane of the rounds that begin from now on.
+func (s *Show) SetAutoplay(on bool) { s.autoplay = on }
+
+// Autoplay reports whether the rounds are autoplayed.
+func (s *Show) Autoplay() bool { return s.autoplay }
+
+// Tick returns the number of ticks the show has stepped: the show tick of the next Step.
+func (s *Show) Tick() int64 { return s.tick }
+
+// SetTick makes t the show tick of the next Step (a standby joining a running show).
+func (s *Show) SetTick(t int64) { s.tick = t }
+
 // Round returns the current round (nil before the first start). It changes only in Step.
 func (s *Show) Round() *Round {
 	if s.rec == nil {
@@ -41,6 +82,21 @@ func (s *Show) Round() *Round {
 	}
 	return s.rec.r
 }
+
+// Attract returns the attract screen's round while the attract screen is on the wall (it may be
+// nil for the first tick), and whether the attract screen is on.
+func (s *Show) Attract() (*Round, bool) {
+	if !s.attractOn || s.inPlay() {
+		return nil, false
+	}
+	return s.attract, true
+}
+
+// Number returns the number of the last round begun (0 before the first).
+func (s *Show) Number() uint32 { return s.number }
+
+// Names returns the contestants' names the next round begins with.
+func (s *Show) Names() []string { return s.names }
 
 // Err returns, and clears, the last journal error: the show goes on without its journal.
 func (s *Show) Err() error {
@@ -64,56 +120,119 @@ func (s *Show) SetGame(name string) error {
 	return nil
 }
 
+// Began returns the parameters of the round begun in the last Step (by a start action or by
+// Schedule), and whether one began.
+func (s *Show) Began() (RoundParams, bool) { return s.began, s.beganOK }
+
+// Expect makes the next round begun in the next Step take exactly p's number, seed, game, countdown,
+// StartUS and names, instead of choosing them: a standby replays the round its primary began.
+func (s *Show) Expect(p RoundParams) { s.expect = &p }
+
+// inPlay reports whether a round is in play (begun and not over).
+func (s *Show) inPlay() bool { return s.rec != nil && !s.rec.r.Phase().Over() }
+
 // Step applies one tick of inputs: a start with no round in play first opens the next round.
 func (s *Show) Step(in []Input) {
 	s.events = nil
+	if !s.scheduled {
+		s.beganOK = false
+	}
+	s.scheduled = false
 	for i := range in {
-		if in[i].Kind == KindGame && in[i].Value >= 0 && int(in[i].Value) < len(Games) {
-			s.game = Games[in[i].Value]
+		switch in[i].Kind {
+		case KindGame:
+			if in[i].Value >= 0 && int(in[i].Value) < len(Games) {
+				s.game = Games[in[i].Value]
+			}
+		case KindNames:
+			s.names = append(s.names[:0], in[i].Names...)
+		case KindAttract:
+			if !s.inPlay() {
+				s.attractOn = true
+			}
 		}
 	}
 	for i := range in {
-		if in[i].Kind == KindStart && (s.rec == nil || s.rec.r.Phase().Over()) {
+		if in[i].Kind == KindStart && !s.inPlay() {
 			s.nextRound()
 			break
 		}
 	}
-	if s.rec == nil {
-		return
+	if !s.inPlay() && s.attractOn {
+		s.stepAttract()
 	}
+	if s.rec != nil {
+		s.stepRound(in)
+	}
+	s.expect = nil
+	s.tick++
+}
+
+func (s *Show) stepRound(in []Input) {
 	if len(s.carry) > 0 {
 		in = append(s.carry, in...)
 		s.carry = s.carry[:0]
+	}
+	if s.bot != nil && !s.rec.r.Phase().Over() {
+		s.botIn = s.bot.Inputs(s.rec.r, append(s.botIn[:0], in...))
+		in = s.botIn
 	}
 	s.rec.Step(in)
 	s.events = s.rec.r.Events()
 	if err := s.rec.Err(); err != nil && s.err == nil {
 		s.err = err
 	}
+	if s.rec.r.Phase().Over() && s.jw != nil {
+		s.Close() // the summary and the fsync the moment the round is over
+	}
+}
+
+// stepAttract steps the attract screen's round: autoplayed, restarted when it ends or when the
+// next game changes, never journaled, its scores never leave it.
+func (s *Show) stepAttract() {
+	if s.attract == nil || s.attract.Phase().Over() || s.attractG != s.game {
+		s.attractN++
+		s.attractG = s.game
+		seed := RoundSeed(s.seed^0xa77ac7, uint32(s.attractN))
+		s.attract, _ = NewRound(s.cfg, RoundParams{Wall: s.wall, Seed: seed, Game: s.game, Running: true})
+		s.attractB = NewBot(s.cfg, seed)
+	}
+	s.botIn = s.attractB.Inputs(s.attract, s.botIn[:0])
+	s.attract.Step(s.botIn)
 }
 
 func (s *Show) nextRound() {
 	s.begin(RoundParams{Wall: s.wall, Round: s.number + 1, Seed: RoundSeed(s.seed, s.number+1), Game: s.game})
 }
 
-// Schedule begins round p now, ending whatever round is in play (its journal closed), with its
-// countdown running so that its running tick 0 comes p.Countdown ticks after the next one; a
-// Countdown of 0 or less starts it running at once. It is how a backend's start command for a
-// given show time lands; later rounds are numbered after it.
+// Schedule begins round p in the coming Step, ending whatever round is in play (its journal
+// closed), with its countdown running so that its running tick 0 comes p.Countdown ticks after the
+// next one; a Countdown of 0 or less starts it running at once. It is how a backend's start command
+// for a given show time lands: call it just before the Step of the tick it applies in. Later rounds
+// are numbered after it.
 func (s *Show) Schedule(p RoundParams) error {
 	if !KnownGame(p.Game) {
 		return errUnknownGame(p.Game)
+	}
+	if err := CheckNames(p.Names, len(s.cfg.Lanes)); err != nil {
+		return err
 	}
 	p.Wall = s.wall
 	if p.Countdown <= 0 {
 		p.Countdown, p.Running = 0, true
 	}
+	if p.Names == nil {
+		p.Names = s.names
+	} else {
+		s.names = append(s.names[:0], p.Names...)
+	}
 	s.begin(p)
+	s.scheduled = true
 	return nil
 }
 
 // SetNextRound makes the next round started with a start action number n (a restarted show
-// continues after the rounds the backend already has).
+// continues after the rounds the backend or the journals already have).
 func (s *Show) SetNextRound(n uint32) {
 	if n > 0 {
 		s.number = n - 1
@@ -126,11 +245,26 @@ func (s *Show) begin(p RoundParams) {
 	if s.rec != nil {
 		prev = s.rec.r
 	}
+	if p.Names == nil {
+		p.Names = s.names
+	}
+	p.Names = append([]string(nil), p.Names...)
+	switch {
+	case s.expect != nil:
+		e := *s.expect
+		p.Round, p.Seed, p.Game, p.Countdown, p.Running, p.StartUS, p.Names = e.Round, e.Seed, e.Game, e.Countdown, e.Running, e.StartUS, e.Names
+	case s.clock != nil:
+		p.StartUS = s.clock(s.tick)
+	default:
+		p.StartUS = s.tick * 1_000_000 / int64(s.cfg.Round.TickRate)
+	}
 	s.number = p.Round
+	s.attractOn = false
 	r, err := NewRound(s.cfg, p)
 	if err != nil { // the game name was checked and the config validated: misuse
 		panic(err)
 	}
+	s.began, s.beganOK = r.Params(), true
 	s.carry = s.carry[:0]
 	if prev != nil { // a lane driven by keyboard stays so in the next round (journaled as inputs)
 		for lane := range s.cfg.Lanes {
@@ -138,6 +272,10 @@ func (s *Show) begin(p RoundParams) {
 				s.carry = append(s.carry, Input{Kind: KindTakeover, Source: SourceKeyboard, Lane: int8(lane), Value: 1})
 			}
 		}
+	}
+	s.bot = nil
+	if s.autoplay {
+		s.bot = NewBot(s.cfg, p.Seed)
 	}
 	var w io.Writer
 	s.jw = nil

@@ -32,10 +32,18 @@ const (
 	KindAdjust
 	// KindGame chooses the game of the next round: Value indexes Games. Rounds ignore it.
 	KindGame
+	// KindNames sets the contestants' names, lane by lane (Names), for the round in play and the
+	// rounds after it. Names are shown on the wall and journaled; they never change a score.
+	KindNames
+	// KindAttract puts the attract screen on the wall (title, next game, autoplay) once no round is
+	// in play; the next start takes it off.
+	KindAttract
+	// NumKinds is the number of kinds, for per-kind counters.
+	NumKinds
 )
 
 var kindNames = [...]string{"", "down", "move", "up", "cancel", "start", "pause", "resume", "abort",
-	"takeover", "zone_tap", "adjust", "game"}
+	"takeover", "zone_tap", "adjust", "game", "names", "attract"}
 
 // String returns the name used in input files and journals ("down", "start", ...).
 func (k Kind) String() string {
@@ -68,10 +76,12 @@ const (
 	SourceTouch                  // a touch frame read through evdev
 	SourceKeyboard               // an operator's keyboard
 	SourceBackend                // a show command from the scoring backend
+	SourceBot                    // the built-in autoplay player (--autoplay, the attract screen)
+	SourceConsole                // the operator console (POST /api/input)
 	NumSources                   // number of sources, for per-source counters
 )
 
-var sourceNames = [...]string{"script", "mouse", "touch", "keyboard", "backend"}
+var sourceNames = [...]string{"script", "mouse", "touch", "keyboard", "backend", "bot", "console"}
 
 // String returns the source's name as journaled.
 func (s Source) String() string {
@@ -93,7 +103,8 @@ func ParseSource(s string) (Source, bool) {
 
 // Input is one thing that happens in a tick: a touch phase of a contact at a wall position, or an
 // operator action. TimeUS is the show-clock timestamp in microseconds that the Loop maps to a tick;
-// the Round itself ignores it. Lane and Value are the arguments of the lane actions (see the Kinds).
+// the Round itself ignores it. Lane and Value are the arguments of the lane actions (see the Kinds);
+// Names is the argument of KindNames (nil for every other kind, so inputs stay allocation-free).
 type Input struct {
 	Kind    Kind
 	Source  Source
@@ -103,11 +114,18 @@ type Input struct {
 	YMM     int32
 	Value   int32
 	TimeUS  int64
+	Names   []string
 }
 
 // KeyboardContact is the contact id of keyboard taps in lane: above every id a touch frame or an
 // input file uses, so a tap never ends a finger's contact.
 func KeyboardContact(lane int) int32 { return 1<<30 + int32(lane) }
+
+// BotContact is the contact id of the autoplay player's taps in lane: apart from touches and keys.
+func BotContact(lane int) int32 { return 1<<30 + 1<<20 + int32(lane) }
+
+// MaxNameLen bounds one contestant's name, in bytes: it must fit a lane header read from 10 m.
+const MaxNameLen = 40
 
 // MaxAdjust bounds one operator score adjustment.
 const MaxAdjust = 1_000_000

@@ -39,8 +39,9 @@ func readInputs(path string, cfg *game.Config) ([]game.TickInput, error) {
 }
 
 func (c *cli) sim(args []string) error {
-	fs := c.newFlags("sim", "tapwall sim --inputs F [--game targets|rain] [--seed N] [--config F] [--journal OUT] [--ticks N]")
-	inputs := fs.String("inputs", "", "input file: JSON Lines of touches and actions (- for stdin); required")
+	fs := c.newFlags("sim", "tapwall sim --inputs F | --autoplay [--game targets|rain] [--seed N] [--config F] [--journal OUT] [--ticks N]")
+	inputs := fs.String("inputs", "", "input file: JSON Lines of touches and actions (- for stdin); required unless --autoplay")
+	autoplay := fs.Bool("autoplay", false, "the built-in player plays every lane (config [autoplay]); its touches are journaled with source bot")
 	gameName := fs.String("game", "", "game to play: targets or rain (default: the config's round.game)")
 	seed := fs.Uint64("seed", 0, "round seed (default: the config's round.seed)")
 	cfgPath := fs.String("config", "", "config file (TOML); default: the compiled-in defaults")
@@ -52,7 +53,7 @@ func (c *cli) sim(args []string) error {
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
-	if *inputs == "" || fs.NArg() > 0 {
+	if (*inputs == "" && !*autoplay) || fs.NArg() > 0 {
 		fs.Usage()
 		return errExit{exitBad}
 	}
@@ -74,9 +75,11 @@ func (c *cli) sim(args []string) error {
 	if *ticks < 0 {
 		return fmt.Errorf("--ticks %d: must not be negative", *ticks)
 	}
-	in, err := readInputs(*inputs, &cfg)
-	if err != nil {
-		return err
+	var in []game.TickInput
+	if *inputs != "" {
+		if in, err = readInputs(*inputs, &cfg); err != nil {
+			return err
+		}
 	}
 	if err := bk.check(); err != nil {
 		return err
@@ -119,7 +122,16 @@ func (c *cli) sim(args []string) error {
 		defer link.stop()
 	}
 	var linkErr error
+	var bot *game.Bot
+	if *autoplay {
+		bot = game.NewBot(&cfg, cfg.Round.Seed)
+	}
+	var all []game.Input
 	game.GroupByTick(in, n, func(tick int64, ins []game.Input) {
+		if bot != nil {
+			all = bot.Inputs(rec.Round(), append(all[:0], ins...))
+			ins = all
+		}
 		rec.Step(ins)
 		if link != nil && linkErr == nil {
 			for _, e := range rec.Round().Events() {
@@ -177,6 +189,11 @@ func (c *cli) replay(args []string) error {
 	}
 	defer f.Close()
 	sum, err := game.Replay(f, path)
+	if errors.Is(err, game.ErrTruncated) { // a crash cut it: what was replayed is good
+		c.log.Warn().Err(err).Int64("tick", sum.Ticks).Msg("journal cut short; replayed as far as it goes")
+		fmt.Fprintf(c.stderr, "tapwall replay: %v\n", err)
+		err = nil
+	}
 	if errors.Is(err, game.ErrMismatch) {
 		c.log.Error().Err(err).Msg("replay mismatch")
 		fmt.Fprintf(c.stderr, "tapwall replay: %v\n", err)
