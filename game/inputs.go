@@ -211,6 +211,45 @@ func ReadInputs(r io.Reader, name string, cfg *Config) ([]TickInput, error) {
 	return out, nil
 }
 
+// ConsoleActions are the console's actions that are not game inputs: they act on the window.
+var ConsoleActions = []string{"quit", "hud", "next_game"}
+
+// ParseConsoleInput reads one console input: an input-file line without "tick" (applied at the
+// next tick), or one of ConsoleActions, returned as action with no input.
+func ParseConsoleInput(b []byte, cfg *Config) (action string, in Input, err error) {
+	var probe struct {
+		Action string `json:"action"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return "", in, fmt.Errorf("not a JSON object: %v", err)
+	}
+	for _, a := range ConsoleActions {
+		if probe.Action == a {
+			var only struct {
+				Action string `json:"action"`
+			}
+			if err := decodeStrict(b, &only); err != nil {
+				return "", in, fmt.Errorf("action %q takes no arguments: %v", a, err)
+			}
+			return a, in, nil
+		}
+	}
+	var l inputLine
+	if err := decodeStrict(b, &l); err != nil {
+		return "", in, err
+	}
+	if l.Tick != nil || l.Type != "" {
+		return "", in, errors.New(`a console input has no "tick" or "type": it is applied at the next tick`)
+	}
+	zero := int64(0)
+	l.Tick = &zero
+	ti, err := l.toInput(cfg)
+	if err != nil {
+		return "", in, err
+	}
+	return ti.Kind.String(), ti.Input, nil
+}
+
 // decodeStrict decodes one JSON object, rejecting unknown fields and trailing data.
 func decodeStrict(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))

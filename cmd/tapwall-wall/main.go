@@ -9,15 +9,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
 
 	"tapwall/cmd/internal/logs"
 	"tapwall/cmd/internal/runopts"
+	"tapwall/cmd/internal/showrun"
 	"tapwall/game"
 	"tapwall/input"
 	"tapwall/render"
@@ -41,135 +43,116 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
 		return 2
 	}
-
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+		return 2
+	}
 	cfg := game.DefaultConfig()
 	if opt.Config != "" {
 		if cfg, err = game.LoadConfig(opt.Config); err != nil {
-			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-			return 2
+			return fail(err)
 		}
+	}
+	if err := input.CheckConfig(&cfg); err != nil {
+		return fail(fmt.Errorf("%s: %w", opt.Config, err))
 	}
 	var script []game.TickInput
 	if opt.Inputs != "" {
 		f, err := os.Open(opt.Inputs)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "tapwall run: inputs: %v\n", err)
-			return 2
+			return fail(fmt.Errorf("inputs: %w", err))
 		}
 		script, err = game.ReadInputs(f, opt.Inputs, &cfg)
 		f.Close()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-			return 2
+			return fail(err)
 		}
 	}
-	if err := input.CheckConfig(&cfg); err != nil {
-		fmt.Fprintf(os.Stderr, "tapwall run: %s: %v\n", opt.Config, err)
-		return 2
+	if opt.JournalDir != "" && opt.Calibrate == "" {
+		if err := showrun.CheckJournalDir(opt.JournalDir); err != nil {
+			return fail(err)
+		}
 	}
-	start := time.Now()
+	var recs []*input.Recording
+	for _, p := range opt.Evemu {
+		rec, err := input.ReadEvemuFile(p)
+		if err != nil {
+			return fail(err)
+		}
+		recs = append(recs, rec)
+	}
 	epoch := monoUS() // show time 0 on the frames' clock
-	ropt := render.Options{
-		Config:         &cfg,
-		Clock:          func() int64 { return monoUS() - epoch },
-		Log:            log,
-		Journal:        journalOpener(opt.JournalDir, start, log),
-		Script:         script,
-		ExitAfterTicks: opt.ExitAfterTicks,
-		Screenshot:     opt.Screenshot,
-		HUD:            opt.HUD,
+	clock := func() int64 { return monoUS() - epoch }
+	ropt := showrun.Options{Config: &cfg, Clock: clock, Log: log, JournalDir: opt.JournalDir, Start: time.Now(),
+		Script: script, ExitAfterTicks: opt.ExitAfterTicks, Screenshot: opt.Screenshot, Autoplay: opt.Autoplay, HUD: opt.HUD,
+		Touch: opt.Touch || opt.Calibrate != "", Opener: input.EvdevOpener{Dir: opt.InputDir}, EpochUS: epoch,
+		Evemu: recs, EvemuAt: opt.EvemuAt}
+	if opt.Calibrate != "" {
+		ropt.JournalDir = ""
 	}
-	op, err := input.OperatorFor(&cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "tapwall run: %s: %v\n", opt.Config, err)
-		return 2
-	}
-	wall, err := input.NewWall(&cfg)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-		return 2
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var touch *touchFeeder
-	if opt.Touch || opt.Calibrate != "" {
-		touch = newTouchFeeder(ctx, &cfg, wall, opt.InputDir, epoch, log)
-		ropt.Feeders = append(ropt.Feeders, touch)
-	}
-	if len(opt.Evemu) > 0 {
-		f, err := newEvemuFeeder(&cfg, opt.Evemu, 0)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-			return 2
-		}
-		ropt.Feeders = append(ropt.Feeders, f)
-	}
-	var backend *backendFeeder
 	if opt.Backend != "" {
-		wallID := opt.Wall
-		if wallID == "" {
-			wallID = cfg.Wall.ID
+		if opt.Wall != "" {
+			cfg.Wall.ID = opt.Wall
 		}
-		cfg.Wall.ID = wallID
-		backend, err = newBackendFeeder(ctx, opt.Backend, wallID, opt.Token, opt.Outbox, opt.BackendCA,
-			ropt.Clock, log)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-			return 2
-		}
-		ropt.Feeders = append(ropt.Feeders, backend)
+		ropt.Backend = &showrun.BackendOptions{URL: opt.Backend, Wall: cfg.Wall.ID, Token: opt.Token, Outbox: opt.Outbox, CA: opt.BackendCA}
 	}
-	operator := newOperatorFeeder(ctx, &cfg, op, wall, touch, epoch, opt.InputDir, log)
-	ropt.Feeders = append(ropt.Feeders, operator)
-	ropt.Keys = operator.windowKey
-	ropt.OnClose = operator.op.AskQuit
-	ropt.Operator = operator.view
-	ropt.OnScore = operator.onScore
-	if backend != nil {
-		ropt.OnScore = func(e game.ScoreEvent) {
-			operator.onScore(e)
-			backend.onScore(e)
-		}
+	runner, err := showrun.New(ropt)
+	if err != nil {
+		return fail(err)
 	}
 	var calib *input.Calibrator
+	var crosshair func() (float64, float64, string, bool)
 	if opt.Calibrate != "" {
 		if calib, err = calibrator(&cfg, opt.Calibrate); err != nil {
-			fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-			return 2
+			return fail(err)
 		}
-		touch.calib = calib
-		ropt.Crosshair = func() (float64, float64, string, bool) {
+		runner.Calibrate(calib)
+		crosshair = func() (float64, float64, string, bool) {
 			x, y, n, of, ok := calib.Target()
 			return x, y, fmt.Sprintf("CALIBRATING %s: touch the centre of crosshair %d of %d", opt.Calibrate, n, of), ok
 		}
-		ropt.Quit = calib.Done
 	}
-	app, err := render.NewApp(ropt)
+	app, err := render.NewApp(render.Options{Config: &cfg, Clock: clock, Driver: runner, Log: log, Crosshair: crosshair})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-		return 2
+		return fail(err)
 	}
-	operator.app = app
-	if backend != nil {
-		backend.app = app
-		// A restarted show numbers its rounds after those the outbox has seen, so no key repeats.
-		app.Show().SetNextRound(backend.outbox.MaxRound(cfg.Wall.ID) + 1)
-	}
-	log.Info().Str("wall", cfg.Wall.ID).Int("lanes", len(cfg.Lanes)).Str("game", cfg.Round.Game).
-		Int("tick_rate", cfg.Round.TickRate).Msg("show start")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	go func() {
+		sig := <-signals
+		log.Warn().Str("signal", sig.String()).Msg("signal: ending the show; the journal and the outbox are flushed first")
+		runner.Quit()
+	}()
+	runner.Start(ctx)
 	err = render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen)
-	if backend != nil {
-		backend.close()
+	cancel()
+	if cerr := runner.Close(10 * time.Second); cerr != nil {
+		log.Error().Err(cerr).Msg("closing the show")
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("window ended with an error")
 		return 1
 	}
-	log.Info().Int64("tick", app.Loop().Next()).Msg("show end")
+	if err := runner.ShotErr(); err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+		return 1
+	}
 	if calib != nil {
 		return finishCalibration(calib, opt.Config, log)
 	}
 	return 0
+}
+
+// monoUS reads CLOCK_MONOTONIC in microseconds: the clock the touch frames stamp events with, and
+// so the base of the show clock.
+func monoUS() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(err) // CLOCK_MONOTONIC exists on every Linux
+	}
+	return ts.Nano() / 1000
 }
 
 // calibrator returns the calibrator of the frame called name.
@@ -201,38 +184,4 @@ func finishCalibration(c *input.Calibrator, path string, log zerolog.Logger) int
 	b, _ := json.Marshal(fit)
 	fmt.Println(string(b))
 	return 0
-}
-
-// syncCloser fsyncs a journal file before closing it, so a finished round's journal survives a
-// power cut.
-type syncCloser struct{ *os.File }
-
-// Close fsyncs the journal, then closes it.
-func (s syncCloser) Close() error {
-	if err := s.File.Sync(); err != nil {
-		s.File.Close()
-		return err
-	}
-	return s.File.Close()
-}
-
-// journalOpener returns an opener that writes round N's journal to DIR/WALL-START-rNNNN.jsonl, with
-// START the show's start time, so restarts never overwrite an earlier show's journals.
-func journalOpener(dir string, start time.Time, log zerolog.Logger) game.JournalOpener {
-	if dir == "" {
-		return nil
-	}
-	return func(r *game.Round) (io.WriteCloser, error) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("journal dir: %w", err)
-		}
-		p := r.Params()
-		name := filepath.Join(dir, fmt.Sprintf("%s-%s-r%04d.jsonl", p.Wall, start.UTC().Format("20060102T150405Z"), p.Round))
-		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("journal: %w", err)
-		}
-		log.Info().Uint32("round", p.Round).Str("journal", name).Msg("journal open")
-		return syncCloser{f}, nil
-	}
 }

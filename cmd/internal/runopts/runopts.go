@@ -38,6 +38,8 @@ type Options struct {
 	InputDir       string
 	Calibrate      string
 	HUD            bool
+	Autoplay       bool
+	EvemuAt        int64
 	Backend        string
 	Wall           string
 	Token          string
@@ -72,7 +74,9 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	fs.StringVar(&o.Token, "token", "", "the backend's token")
 	fs.StringVar(&o.Outbox, "outbox", "outbox", "directory of the durable score outbox")
 	fs.StringVar(&o.BackendCA, "backend-ca", "", "PEM certificate to trust for a wss:// backend with its own certificate")
-	fs.BoolVar(&o.HUD, "hud", false, "start with the operator HUD and the key help shown (F1 toggles it)")
+	fs.BoolVar(&o.HUD, "hud", false, "start with the HUD and the key help in the corner strip (operator.on_wall = \"corner\"; F1 toggles it)")
+	fs.BoolVar(&o.Autoplay, "autoplay", false, "the built-in player plays every lane of every round (demos, soak tests; config [autoplay])")
+	fs.Int64Var(&o.EvemuAt, "evemu-at", -1, "start --evemu playback at this show tick (default: when the next round starts running)")
 	fs.StringVar(&o.Calibrate, "calibrate", "", "calibrate the named frame: crosshairs to touch, then the fit is written to --config")
 	fs.StringVar(&o.LogFormat, "log-format", "json", "log format on stderr: json or console")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn, error")
