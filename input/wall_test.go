@@ -396,3 +396,55 @@ func TestCalibratorTakesOneTouchPerCrosshair(t *testing.T) {
 		t.Fatalf("fit %+v: want an offset of -0.02", fit)
 	}
 }
+
+// TestFullInt32RangeDeviceMapsTouchesWhereTheyAre: a device may declare the whole int32 range
+// (min -2^31, max 2^31-1); its range, 2^32-1, does not fit in int32, and every touch must still
+// land where it is on the 8000 x 4000 mm wall, in the trace, the live wall and calibration.
+func TestFullInt32RangeDeviceMapsTouchesWhereTheyAre(t *testing.T) {
+	info := device("huge", 1, 1)
+	for _, c := range []uint16{AbsMTPositionX, AbsMTPositionY} {
+		info.Abs[c] = AbsInfo{Present: true, Min: math.MinInt32, Max: math.MaxInt32}
+	}
+	var evs []RawEvent
+	taps := []struct {
+		x, y int32
+		want [2]int32 // wall mm: the fraction of the range times the wall's size
+	}{
+		{0, 0, [2]int32{4000, 2000}},                              // the middle of the range
+		{math.MinInt32, math.MinInt32, [2]int32{0, 0}},            // the top-left corner
+		{math.MaxInt32, math.MaxInt32, [2]int32{7999, 3999}},      // the bottom-right corner, on the wall
+		{-1 << 30, 1 << 30, [2]int32{2000, 3000}},                 // a quarter and three quarters
+		{math.MinInt32 + 1<<28, 0, [2]int32{8000 / 16, 4000 / 2}}, // a sixteenth
+	}
+	for i, tp := range taps {
+		tm := int64(i+1) * 100_000
+		evs = append(evs, stroke(int32(i+1), []pt{{tm, tp.x, tp.y}}, tm+10_000)...)
+	}
+	cfg := game.DefaultConfig()
+	w, _ := NewWall(&cfg)
+	out, _, err := PlayAll(w, []*Recording{{File: "huge.evemu", Info: info, Events: evs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var downs [][2]int32
+	for _, e := range out {
+		if e.Kind == game.KindDown {
+			downs = append(downs, [2]int32{e.XMM, e.YMM})
+		}
+	}
+	if len(downs) != len(taps) {
+		t.Fatalf("%d downs on the wall, want %d: %+v", len(downs), len(taps), out)
+	}
+	for i, tp := range taps {
+		if downs[i] != tp.want {
+			t.Errorf("touch at device (%d, %d) lands at %v mm, want %v", tp.x, tp.y, downs[i], tp.want)
+		}
+	}
+	// Calibration takes the same device's touches as fractions of its range.
+	c := NewCalibrator(0, game.FrameConfig{Name: "f", WidthMM: 8000, HeightMM: 4000})
+	c.Feed(FrameEvent{Frame: 0, Attach: &info, X: AbsMTPositionX, Y: AbsMTPositionY})
+	c.Feed(FrameEvent{Frame: 0, Ev: ContactEvent{Kind: game.KindDown, X: -1 << 30, Y: 1 << 30}})
+	if p := c.Points(); len(p) != 1 || math.Abs(p[0].U-0.25) > 1e-6 || math.Abs(p[0].V-0.75) > 1e-6 {
+		t.Fatalf("calibration point %+v, want u 0.25, v 0.75", p)
+	}
+}
