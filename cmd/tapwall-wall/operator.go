@@ -30,6 +30,7 @@ type operatorFeeder struct {
 	running int64 // show time the current round started running (0: not running)
 	round   *game.Round
 	rates   rates
+	kb      [game.MaxLanes]bool // lanes in keyboard mode: no silence alarm
 }
 
 func newOperatorFeeder(ctx context.Context, cfg *game.Config, op *input.Operator, wall *input.Wall, touch *touchFeeder,
@@ -71,6 +72,7 @@ func (f *operatorFeeder) Feed(now int64, push func(game.Input)) {
 	if r != nil {
 		for lane := range f.cfg.Lanes {
 			f.op.SetTakeover(lane, r.Takeover(lane))
+			f.kb[lane] = r.Takeover(lane)
 		}
 		f.op.SetPaused(r.Phase() == game.PhasePaused)
 		switch {
@@ -109,7 +111,7 @@ func (f *operatorFeeder) Feed(now int64, push func(game.Input)) {
 		}
 		health = f.touch.reader.Health()
 	}
-	standing, raised := f.mon.Check(now, f.running, health)
+	standing, raised := f.mon.Check(now, f.running, health, f.kb[:len(f.cfg.Lanes)])
 	for _, a := range raised {
 		f.log.Error().Int("lane", a.Lane).Str("alarm", a.Reason).Msg("touch failure alarm")
 	}
