@@ -514,41 +514,54 @@ func (d *Decoder) Resync(state []SlotState, cur int32, t int64, out []ContactEve
 	if !d.setSlot(cur) {
 		d.stats.Overflow++
 	}
+	// Ends and moves first: a contact whose slot is empty now, or holds another id, goes up.
 	for i := range d.slots {
 		s := &d.slots[i]
-		n := SlotState{ID: -1}
-		if i < len(state) {
-			n = state[i]
-		}
+		n := slotState(state, i)
 		s.changed, s.started, s.ended, s.blocked = false, false, false, false
 		switch {
-		case s.live && n.ID == s.liveID:
+		case !s.live:
+		case n.ID == s.liveID:
 			if n.X != s.x || n.Y != s.y {
 				out = append(out, ContactEvent{Kind: game.KindMove, ID: s.liveID, X: n.X, Y: n.Y, TimeUS: t})
 			}
-		case s.live:
+		default:
 			out = append(out, ContactEvent{Kind: game.KindUp, ID: s.liveID, X: s.x, Y: s.y, TimeUS: t})
 			s.live = false
-			if n.ID >= 0 {
-				out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
-				s.live = true
-			}
-		case n.ID >= 0:
-			out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
-			s.live = true
 		}
-		s.liveID = n.ID
+	}
+	// Then new contacts. A device listing an id that another slot holds down is not a second
+	// contact: that slot is ignored until it starts a new one (ids are unique among live contacts).
+	for i := range d.slots {
+		s := &d.slots[i]
+		n := slotState(state, i)
+		if !s.live && n.ID >= 0 {
+			if d.liveElsewhere(i, n.ID) {
+				s.blocked = true
+			} else {
+				out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
+				s.live, s.liveID = true, n.ID
+			}
+		}
 		s.id, s.x, s.y, s.hasPos = n.ID, n.X, n.Y, n.ID >= 0
 	}
-	for i := range d.slots { // a device listing one id in two slots: keep the first
-		if d.slots[i].live {
-			for k := i + 1; k < len(d.slots); k++ {
-				if o := &d.slots[k]; o.live && o.liveID == d.slots[i].liveID {
-					out = append(out, ContactEvent{Kind: game.KindCancel, ID: o.liveID, X: o.x, Y: o.y, TimeUS: t})
-					o.live, o.blocked = false, true
-				}
-			}
+	return out
+}
+
+// slotState returns slot i of a read-back state; slots beyond it are empty.
+func slotState(state []SlotState, i int) SlotState {
+	if i < len(state) {
+		return state[i]
+	}
+	return SlotState{ID: -1}
+}
+
+// liveElsewhere reports whether a slot other than i holds contact id down.
+func (d *Decoder) liveElsewhere(i int, id int32) bool {
+	for k := range d.slots {
+		if k != i && d.slots[k].live && d.slots[k].liveID == id {
+			return true
 		}
 	}
-	return out
+	return false
 }

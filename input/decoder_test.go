@@ -386,3 +386,38 @@ func TestProtocolATrackingOverTheFullInt32Range(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+// TestResyncKeepsIDsUnique: the state read back may list a live contact's id in another slot
+// (it moved slots while events were lost) or in two slots: every contact event stays
+// consistent (ups before downs; never two downs of one id).
+func TestResyncKeepsIDsUnique(t *testing.T) {
+	info := device("b", 100, 100)
+	abs := func(code uint16, v int32) RawEvent { return RawEvent{100, EvAbs, code, v} }
+	for _, tc := range []struct {
+		name  string
+		state []SlotState
+		want  string
+	}{
+		{"moved to a lower slot", []SlotState{{7, 11, 21}}, "down:7 up:7 down:7"},
+		{"listed twice", []SlotState{{7, 11, 21}, {7, 10, 20}}, "down:7"},
+		{"listed twice, moved", []SlotState{{7, 12, 22}, {-1, 0, 0}, {7, 13, 23}}, "down:7 up:7 down:7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _ := NewDecoder(&info, DecoderConfig{Protocol: ProtoB})
+			var out []ContactEvent
+			for _, ev := range []RawEvent{abs(AbsMTSlot, 1), abs(AbsMTTrackingID, 7), abs(AbsMTPositionX, 10), abs(AbsMTPositionY, 20),
+				{100, EvSyn, SynReport, 0}, {200, EvSyn, SynDropped, 0}} {
+				out = d.Feed(ev, out)
+			}
+			out = d.Resync(tc.state, 0, 300, out)
+			check(t, out)
+			var got []string
+			for _, e := range out {
+				got = append(got, fmt.Sprintf("%v:%d", e.Kind, e.ID))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("got %v, want %s", got, tc.want)
+			}
+		})
+	}
+}
