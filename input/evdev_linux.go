@@ -163,6 +163,11 @@ func (o EvdevOpener) Open(path string, grab bool) (Device, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s: cannot switch to CLOCK_MONOTONIC: %v", ErrDevice, path, err)
 	}
+	if info.HasAbs(AbsMTSlot) { // the slot as of this descriptor's opening, as libevdev reads it
+		if v, err := d.AbsValue(AbsMTSlot); err == nil {
+			info.Abs[AbsMTSlot].Value = v
+		}
+	}
 	if grab {
 		if err := d.ioctlInt(evioCGrab, 1); err != nil {
 			f.Close()
