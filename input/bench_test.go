@@ -99,3 +99,31 @@ func BenchmarkReadToQueue(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50_us")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99_us")
 }
+
+// TestResyncAllocatesNothing: reading a live device's slots back after a SYN_DROPPED and
+// resynchronising the decoder run in fixed storage (the ioctls themselves are the device's).
+func TestResyncAllocatesNothing(t *testing.T) {
+	info := device("x", 4000, 4000)
+	k := newMTKernel(SlotCount(&info))
+	for _, ev := range []RawEvent{{0, EvAbs, AbsMTSlot, 0}, {0, EvAbs, AbsMTTrackingID, 1}, {0, EvAbs, AbsMTPositionX, 10},
+		{0, EvAbs, AbsMTSlot, 3}, {0, EvAbs, AbsMTTrackingID, 2}, {0, EvAbs, AbsMTPositionX, 30}} {
+		k.handle(ev)
+	}
+	dev := &fakeDevice{info: info, kernel: k}
+	d, _ := NewDecoder(&info, DecoderConfig{})
+	sr := &slotReadback{n: SlotCount(&info)}
+	out := make([]ContactEvent, 0, 4*MaxSlots)
+	var n int
+	allocs := testing.AllocsPerRun(100, func() {
+		out = d.Feed(RawEvent{1, EvSyn, SynDropped, 0}, out[:0])
+		slots, cur, err := sr.read(dev, AbsMTPositionX, AbsMTPositionY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = d.Resync(slots, cur, 2, out)
+		n += len(out)
+	})
+	if allocs != 0 || n == 0 {
+		t.Fatalf("%v allocations per resync (%d events)", allocs, n)
+	}
+}

@@ -268,10 +268,16 @@ func (c *Calibrator) Feed(fe FrameEvent) bool {
 		ax, ay := c.info.Abs[c.x], c.info.Abs[c.y]
 		t := c.targets[len(c.pts)]
 		c.pts = append(c.pts, PointPair{
-			U: float64(fe.Ev.X-ax.Min) / float64(ax.Max-ax.Min), V: float64(fe.Ev.Y-ay.Min) / float64(ay.Max-ay.Min),
+			U: axisFraction(fe.Ev.X, ax), V: axisFraction(fe.Ev.Y, ay),
 			XMM: t[0], YMM: t[1]})
 	}
 	return c.Done()
+}
+
+// axisFraction is v's place in the axis's range, 0..1, computed in int64 and float64: the range
+// of a device that declares the whole int32 span does not fit in int32.
+func axisFraction(v int32, a AbsInfo) float64 {
+	return float64(int64(v)-int64(a.Min)) / float64(int64(a.Max)-int64(a.Min))
 }
 
 // Done reports whether every point has been taken.

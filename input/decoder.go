@@ -165,12 +165,15 @@ func NewDecoder(info *DeviceInfo, cfg DecoderConfig) (*Decoder, error) {
 			ErrDevice, info.Name, AxisName(d.xAxis), AxisName(d.yAxis))
 	}
 	d.maxDist = int64(cfg.TrackMaxDist)
-	if d.maxDist <= 0 {
-		d.maxDist = int64(info.Abs[d.xAxis].Max-info.Abs[d.xAxis].Min)/10 + 1
+	if d.maxDist <= 0 { // in int64: a device may declare the whole int32 range
+		d.maxDist = (int64(info.Abs[d.xAxis].Max)-int64(info.Abs[d.xAxis].Min))/10 + 1
 	}
 	for i := range d.slots {
 		d.slots[i].id = -1
 	}
+	// The kernel sends ABS_MT_SLOT only when the slot changes: the first events belong to the slot
+	// the device was at when opened (EVIOCGABS, read into info), as libevdev starts.
+	d.setSlot(info.Abs[AbsMTSlot].Value)
 	return d, nil
 }
 
@@ -230,12 +233,9 @@ func (d *Decoder) Feed(ev RawEvent, out []ContactEvent) []ContactEvent {
 func (d *Decoder) absB(code uint16, v int32) {
 	switch code {
 	case AbsMTSlot:
-		if v < 0 || v >= MaxSlots {
+		if !d.setSlot(v) {
 			d.stats.Overflow++
-			d.cur = -1
-			return
 		}
-		d.cur = int(v)
 		return
 	}
 	if d.cur < 0 {
@@ -263,6 +263,17 @@ func (d *Decoder) absB(code uint16, v int32) {
 	case d.yAxis:
 		s.y, s.changed, s.hasPos = v, true, true
 	}
+}
+
+// setSlot makes slot v the current one; a slot beyond MaxSlots makes the events that follow
+// ignored until the next ABS_MT_SLOT. It reports whether v is tracked.
+func (d *Decoder) setSlot(v int32) bool {
+	if v < 0 || v >= MaxSlots {
+		d.cur = -1
+		return false
+	}
+	d.cur = int(v)
+	return true
 }
 
 func (d *Decoder) report(t int64, out []ContactEvent) []ContactEvent {
@@ -368,7 +379,12 @@ func (d *Decoder) reportA(t int64, out []ContactEvent) []ContactEvent {
 				if d.matched[j] >= 0 {
 					continue
 				}
-				dx, dy := int64(d.prev[i].x-d.pend[j].x), int64(d.prev[i].y-d.pend[j].y)
+				// In int64, and only within maxDist on each axis: positions may span the whole
+				// int32 range, whose differences and squares overflow.
+				dx, dy := int64(d.prev[i].x)-int64(d.pend[j].x), int64(d.prev[i].y)-int64(d.pend[j].y)
+				if dx > d.maxDist || -dx > d.maxDist || dy > d.maxDist || -dy > d.maxDist {
+					continue
+				}
 				if dd := dx*dx + dy*dy; dd < best {
 					bi, bj, best = i, j, dd
 				}
@@ -489,45 +505,63 @@ type SlotState struct {
 
 // Resync brings a protocol-B decoder back in step with the device's real slot state after a
 // SYN_DROPPED (read with EVIOCGMTSLOTS by the live layer): contacts still there continue (moving if
-// they moved), gone ones go up, new ones go down. It replaces the recording fallback of cancelling.
-func (d *Decoder) Resync(state []SlotState, t int64, out []ContactEvent) []ContactEvent {
+// they moved), gone ones go up, new ones go down. Slots beyond state are empty. cur is the device's
+// current slot (EVIOCGABS(ABS_MT_SLOT)): the events that follow without ABS_MT_SLOT belong to it.
+// It replaces the recording fallback of cancelling.
+func (d *Decoder) Resync(state []SlotState, cur int32, t int64, out []ContactEvent) []ContactEvent {
 	d.stats.Resyncs++
 	d.dropping = false
+	if !d.setSlot(cur) {
+		d.stats.Overflow++
+	}
+	// Ends and moves first: a contact whose slot is empty now, or holds another id, goes up.
 	for i := range d.slots {
 		s := &d.slots[i]
-		n := SlotState{ID: -1}
-		if i < len(state) {
-			n = state[i]
-		}
+		n := slotState(state, i)
 		s.changed, s.started, s.ended, s.blocked = false, false, false, false
 		switch {
-		case s.live && n.ID == s.liveID:
+		case !s.live:
+		case n.ID == s.liveID:
 			if n.X != s.x || n.Y != s.y {
 				out = append(out, ContactEvent{Kind: game.KindMove, ID: s.liveID, X: n.X, Y: n.Y, TimeUS: t})
 			}
-		case s.live:
+		default:
 			out = append(out, ContactEvent{Kind: game.KindUp, ID: s.liveID, X: s.x, Y: s.y, TimeUS: t})
 			s.live = false
-			if n.ID >= 0 {
-				out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
-				s.live = true
-			}
-		case n.ID >= 0:
-			out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
-			s.live = true
 		}
-		s.liveID = n.ID
+	}
+	// Then new contacts. A device listing an id that another slot holds down is not a second
+	// contact: that slot is ignored until it starts a new one (ids are unique among live contacts).
+	for i := range d.slots {
+		s := &d.slots[i]
+		n := slotState(state, i)
+		if !s.live && n.ID >= 0 {
+			if d.liveElsewhere(i, n.ID) {
+				s.blocked = true
+			} else {
+				out = append(out, ContactEvent{Kind: game.KindDown, ID: n.ID, X: n.X, Y: n.Y, TimeUS: t})
+				s.live, s.liveID = true, n.ID
+			}
+		}
 		s.id, s.x, s.y, s.hasPos = n.ID, n.X, n.Y, n.ID >= 0
 	}
-	for i := range d.slots { // a device listing one id in two slots: keep the first
-		if d.slots[i].live {
-			for k := i + 1; k < len(d.slots); k++ {
-				if o := &d.slots[k]; o.live && o.liveID == d.slots[i].liveID {
-					out = append(out, ContactEvent{Kind: game.KindCancel, ID: o.liveID, X: o.x, Y: o.y, TimeUS: t})
-					o.live, o.blocked = false, true
-				}
-			}
+	return out
+}
+
+// slotState returns slot i of a read-back state; slots beyond it are empty.
+func slotState(state []SlotState, i int) SlotState {
+	if i < len(state) {
+		return state[i]
+	}
+	return SlotState{ID: -1}
+}
+
+// liveElsewhere reports whether a slot other than i holds contact id down.
+func (d *Decoder) liveElsewhere(i int, id int32) bool {
+	for k := range d.slots {
+		if k != i && d.slots[k].live && d.slots[k].liveID == id {
+			return true
 		}
 	}
-	return out
+	return false
 }

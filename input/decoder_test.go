@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,7 +198,7 @@ func TestResyncFromLiveSlots(t *testing.T) {
 		t.Fatal("not dropping after SYN_DROPPED")
 	}
 	// The device says: slot 0 still holds 45 (moved), slot 1 is empty, slot 2 holds a new 50.
-	out = d.Resync([]SlotState{{45, 1500, 2000}, {-1, 0, 0}, {50, 10, 20}}, 6000, out)
+	out = d.Resync([]SlotState{{45, 1500, 2000}, {-1, 0, 0}, {50, 10, 20}}, 0, 6000, out)
 	want := []ContactEvent{{game.KindMove, 45, 1500, 2000, 6000}, {game.KindUp, 46, 3000, 4000, 6000}, {game.KindDown, 50, 10, 20, 6000}}
 	if fmt.Sprint(out) != fmt.Sprint(want) || d.Dropping() {
 		t.Fatalf("resync gave %v, want %v", out, want)
@@ -343,6 +344,79 @@ func TestProtocolBTrackingIDChangesWithinAFrame(t *testing.T) {
 			}
 			if g := strings.Join(got, " "); g != tc.want {
 				t.Fatalf("got %s, want %s", g, tc.want)
+			}
+		})
+	}
+}
+
+// TestProtocolATrackingOverTheFullInt32Range: protocol A matches contacts between frames within a
+// tenth of the X range; for a device declaring the whole int32 range that range and the distances
+// must be computed without overflow: a small move stays one contact, and a lift at one edge with a
+// touch at the other in the next frame is an up and a down, not a move across the screen.
+func TestProtocolATrackingOverTheFullInt32Range(t *testing.T) {
+	var info DeviceInfo
+	info.Name = "huge A"
+	for _, c := range []uint16{AbsMTPositionX, AbsMTPositionY} {
+		info.Abs[c] = AbsInfo{Present: true, Min: math.MinInt32, Max: math.MaxInt32}
+	}
+	d, err := NewDecoder(&info, DecoderConfig{})
+	if err != nil || d.Protocol() != ProtoA {
+		t.Fatalf("decoder %v, protocol %v", err, d.Protocol())
+	}
+	frame := func(tm int64, x, y int32) []RawEvent {
+		return []RawEvent{{tm, EvAbs, AbsMTPositionX, x}, {tm, EvAbs, AbsMTPositionY, y}, {tm, EvSyn, SynMTReport, 0}, {tm, EvSyn, SynReport, 0}}
+	}
+	var evs []RawEvent
+	evs = append(evs, frame(100, math.MaxInt32-1000, 0)...)
+	evs = append(evs, frame(200, math.MaxInt32-500, 1000)...) // 500 units on: the same finger
+	evs = append(evs, frame(300, math.MinInt32+1000, 0)...)   // the other edge: another finger
+	evs = append(evs, RawEvent{400, EvSyn, SynReport, 0})     // nothing down
+	var out []ContactEvent
+	for _, ev := range evs {
+		out = d.Feed(ev, out)
+	}
+	check(t, out)
+	var got []string
+	for _, e := range out {
+		got = append(got, fmt.Sprintf("%v:%d@%d", e.Kind, e.ID, e.X))
+	}
+	want := fmt.Sprintf("down:1@%d move:1@%d up:1@%d down:2@%d up:2@%d", math.MaxInt32-1000, math.MaxInt32-500,
+		math.MaxInt32-500, math.MinInt32+1000, math.MinInt32+1000)
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+// TestResyncKeepsIDsUnique: the state read back may list a live contact's id in another slot
+// (it moved slots while events were lost) or in two slots: every contact event stays
+// consistent (ups before downs; never two downs of one id).
+func TestResyncKeepsIDsUnique(t *testing.T) {
+	info := device("b", 100, 100)
+	abs := func(code uint16, v int32) RawEvent { return RawEvent{100, EvAbs, code, v} }
+	for _, tc := range []struct {
+		name  string
+		state []SlotState
+		want  string
+	}{
+		{"moved to a lower slot", []SlotState{{7, 11, 21}}, "down:7 up:7 down:7"},
+		{"listed twice", []SlotState{{7, 11, 21}, {7, 10, 20}}, "down:7"},
+		{"listed twice, moved", []SlotState{{7, 12, 22}, {-1, 0, 0}, {7, 13, 23}}, "down:7 up:7 down:7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, _ := NewDecoder(&info, DecoderConfig{Protocol: ProtoB})
+			var out []ContactEvent
+			for _, ev := range []RawEvent{abs(AbsMTSlot, 1), abs(AbsMTTrackingID, 7), abs(AbsMTPositionX, 10), abs(AbsMTPositionY, 20),
+				{100, EvSyn, SynReport, 0}, {200, EvSyn, SynDropped, 0}} {
+				out = d.Feed(ev, out)
+			}
+			out = d.Resync(tc.state, 0, 300, out)
+			check(t, out)
+			var got []string
+			for _, e := range out {
+				got = append(got, fmt.Sprintf("%v:%d", e.Kind, e.ID))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("got %v, want %s", got, tc.want)
 			}
 		})
 	}

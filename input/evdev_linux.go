@@ -25,7 +25,12 @@ const (
 	evioCGrab     = iocWrite<<30 | 4<<16 | 'E'<<8 | 0x90 // EVIOCGRAB: exclusive access
 )
 
+// evioCGMTSlots is EVIOCGMTSLOTS(size): size bytes of struct input_mt_request_layout (an axis code,
+// then one value per slot).
 func evioCGMTSlots(size int) uint { return uint(iocRead<<30 | size<<16 | 'E'<<8 | 0x0a) }
+
+// evioCGAbs is EVIOCGABS(code): struct input_absinfo (value, min, max, fuzz, flat, resolution).
+func evioCGAbs(code uint16) uint { return uint(iocRead<<30 | 24<<16 | 'E'<<8 | (0x40 + int(code))) }
 
 // EvdevOpener opens real devices under Dir (DevInputDir when empty) with go-evdev for their
 // description and a plain file descriptor for reading, switched to CLOCK_MONOTONIC.
@@ -85,6 +90,17 @@ func (o EvdevOpener) List() ([]DeviceInfo, error) {
 	return out, nil
 }
 
+// evdevDescriber is what describe reads through go-evdev: *evdev.InputDevice, a fake in tests.
+type evdevDescriber interface {
+	Name() (string, error)
+	PhysicalLocation() (string, error)
+	InputID() (evdev.InputID, error)
+	AbsInfos() (map[evdev.EvCode]evdev.AbsInfo, error)
+	CapableTypes() []evdev.EvType
+	CapableEvents(t evdev.EvType) []evdev.EvCode
+	Properties() []evdev.EvProp
+}
+
 // describe reads a device's name, ids, axes and capabilities through go-evdev.
 func describe(path string) (*DeviceInfo, error) {
 	d, err := evdev.OpenWithFlags(path, os.O_RDONLY)
@@ -92,13 +108,22 @@ func describe(path string) (*DeviceInfo, error) {
 		return nil, OpenError(path, err)
 	}
 	defer d.Close()
+	return describeFrom(path, d)
+}
+
+// describeFrom builds the description of the device at path from what d reports. A device whose
+// axes cannot be read is an error: without them no touch can be placed on the wall.
+func describeFrom(path string, d evdevDescriber) (*DeviceInfo, error) {
 	info := &DeviceInfo{Path: path, Bits: map[uint16][]byte{}}
 	info.Name, _ = d.Name()
 	info.Phys, _ = d.PhysicalLocation()
 	if id, err := d.InputID(); err == nil {
 		info.Bus, info.Vendor, info.Product, info.Version = id.BusType, id.Vendor, id.Product, id.Version
 	}
-	abs, _ := d.AbsInfos()
+	abs, err := d.AbsInfos()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (%q): cannot read its axes (EVIOCGBIT/EVIOCGABS): %v: unplug and replug the device, and check `tapwall devices`", ErrDevice, path, info.Name, err)
+	}
 	for code, a := range abs {
 		if int(code) < AbsCount {
 			info.Abs[code] = AbsInfo{Present: true, Min: a.Minimum, Max: a.Maximum, Fuzz: a.Fuzz, Flat: a.Flat, Resolution: a.Resolution, Value: a.Value}
@@ -138,6 +163,11 @@ func (o EvdevOpener) Open(path string, grab bool) (Device, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s: cannot switch to CLOCK_MONOTONIC: %v", ErrDevice, path, err)
 	}
+	if info.HasAbs(AbsMTSlot) { // the slot as of this descriptor's opening, as libevdev reads it
+		if v, err := d.AbsValue(AbsMTSlot); err == nil {
+			info.Abs[AbsMTSlot].Value = v
+		}
+	}
 	if grab {
 		if err := d.ioctlInt(evioCGrab, 1); err != nil {
 			f.Close()
@@ -161,14 +191,17 @@ func (d *evdevDevice) Read(p []byte) (int, error) { return d.f.Read(p) }
 // Close closes the device, ending a blocked Read.
 func (d *evdevDevice) Close() error { return d.f.Close() }
 
-func (d *evdevDevice) ioctlInt(req uint, v int32) error {
+func (d *evdevDevice) ioctlInt(req uint, v int32) error { return d.ioctl(req, unsafe.Pointer(&v)) }
+
+// ioctl runs one ioctl on the device with argument p.
+func (d *evdevDevice) ioctl(req uint, p unsafe.Pointer) error {
 	rc, err := d.f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var errno unix.Errno
 	cerr := rc.Control(func(fd uintptr) {
-		_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, uintptr(req), uintptr(unsafe.Pointer(&v)))
+		_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, uintptr(req), uintptr(p))
 	})
 	if cerr != nil {
 		return cerr
@@ -179,37 +212,23 @@ func (d *evdevDevice) ioctlInt(req uint, v int32) error {
 	return nil
 }
 
-// Slots reads tracking ids and positions of n slots (EVIOCGMTSLOTS, one call per axis).
-func (d *evdevDevice) Slots(n int, x, y uint16) ([]SlotState, error) {
-	rc, err := d.f.SyscallConn()
-	if err != nil {
-		return nil, err
+// MTSlots is EVIOCGMTSLOTS: the kernel writes one axis's value of each of the device's slots that
+// fits after buf[0], the axis code, and leaves the rest of buf alone.
+func (d *evdevDevice) MTSlots(buf []int32) error {
+	if len(buf) < 2 {
+		return fmt.Errorf("EVIOCGMTSLOTS: buffer of %d values holds no slot", len(buf))
 	}
-	out := make([]SlotState, n)
-	for k, code := range []uint16{AbsMTTrackingID, x, y} {
-		buf := make([]int32, n+1)
-		buf[0] = int32(code)
-		var errno unix.Errno
-		if cerr := rc.Control(func(fd uintptr) {
-			_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, uintptr(evioCGMTSlots(4*(n+1))), uintptr(unsafe.Pointer(&buf[0])))
-		}); cerr != nil {
-			return nil, cerr
-		}
-		if errno != 0 {
-			return nil, errno
-		}
-		for s := 0; s < n; s++ {
-			switch k {
-			case 0:
-				out[s].ID = buf[s+1]
-			case 1:
-				out[s].X = buf[s+1]
-			case 2:
-				out[s].Y = buf[s+1]
-			}
-		}
+	return d.ioctl(evioCGMTSlots(4*len(buf)), unsafe.Pointer(&buf[0]))
+}
+
+// AbsValue is EVIOCGABS(code)'s current value.
+func (d *evdevDevice) AbsValue(code uint16) (int32, error) {
+	var a [6]int32 // struct input_absinfo: value first
+	if int(code) >= AbsCount {
+		return 0, fmt.Errorf("EVIOCGABS: axis code 0x%x out of range", code)
 	}
-	return out, nil
+	err := d.ioctl(evioCGAbs(code), unsafe.Pointer(&a[0]))
+	return a[0], err
 }
 
 // DescribeProtocol is a one-word summary of how a device reports touches, for `tapwall devices`.

@@ -52,9 +52,22 @@ func FuzzDecodeRaw(f *testing.F) {
 	})
 }
 
+// decodeEverywhere decodes evs through every protocol and the wall; protocol B twice: as a
+// recording (a SYN_DROPPED cancels) and as a live device whose slots, kept by a model of the
+// kernel fed the same events, are read back after a SYN_DROPPED.
 func decodeEverywhere(t *testing.T, info *DeviceInfo, evs []RawEvent) {
 	cfg := game.DefaultConfig()
-	for _, p := range []Protocol{ProtoA, ProtoB, ProtoSingle} {
+	for _, run := range []struct {
+		p    Protocol
+		live bool
+	}{{ProtoA, false}, {ProtoB, false}, {ProtoSingle, false}, {ProtoB, true}} {
+		p := run.p
+		var live *fakeDevice
+		var sr *slotReadback
+		if run.live {
+			live = &fakeDevice{info: *info, kernel: newMTKernel(max(SlotCount(info), 1))}
+			sr = &slotReadback{n: SlotCount(info)}
+		}
 		d, err := NewDecoder(info, DecoderConfig{Protocol: p})
 		if err != nil {
 			if !errors.Is(err, ErrDevice) {
@@ -71,6 +84,19 @@ func decodeEverywhere(t *testing.T, info *DeviceInfo, evs []RawEvent) {
 		var wall []WallEvent
 		for _, ev := range evs {
 			n := len(out)
+			if live != nil {
+				live.kernel.handle(ev)
+				if d.Dropping() && ev.Type == EvSyn && ev.Code == SynReport {
+					x, y := d.Axes()
+					if slots, cur, err := sr.read(live, x, y); err == nil {
+						out = d.Resync(slots, cur, ev.TimeUS, out)
+						for _, ce := range out[n:] {
+							wall = w.Process(0, ce, wall)
+						}
+						continue
+					}
+				}
+			}
 			out = d.Feed(ev, out)
 			for _, ce := range out[n:] {
 				wall = w.Process(0, ce, wall)

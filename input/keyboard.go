@@ -3,6 +3,7 @@ package input
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	evdev "github.com/holoplot/go-evdev"
@@ -277,9 +278,21 @@ func (o *Operator) SetPaused(p bool) { o.paused = p }
 
 // Prompt returns the question waiting for confirmation at show time now, or "".
 func (o *Operator) Prompt(now int64) string {
+	text, _, _, _ := o.PromptState(now)
+	return text
+}
+
+// PromptState returns the question waiting for confirmation at show time now, for the console:
+// its text, the action it confirms (ActAbort, ActQuit, ActScoreUp or ActScoreDown), and the
+// microseconds left to confirm it. ok is false when nothing waits.
+func (o *Operator) PromptState(now int64) (text string, action Action, leftUS int64, ok bool) {
 	if o.ask == "" || now > o.askUntil {
-		return ""
+		return "", "", 0, false
 	}
+	return o.promptText(), o.ask, o.askUntil - now, true
+}
+
+func (o *Operator) promptText() string {
 	what := map[Action]string{ActAbort: "ABORT THE ROUND", ActQuit: "QUIT TAPWALL",
 		ActScoreUp:   fmt.Sprintf("LANE %d SCORE +%d", o.askLane+1, o.cfg.Keyboard.AdjustStep),
 		ActScoreDown: fmt.Sprintf("LANE %d SCORE -%d", o.askLane+1, o.cfg.Keyboard.AdjustStep)}[o.ask]
@@ -366,12 +379,75 @@ func (o *Operator) Key(ev KeyEvent, out []game.Input) ([]game.Input, UI) {
 				game.Input{Kind: game.KindUp, Source: game.SourceKeyboard, Contact: id, XMM: c[0], YMM: c[1], TimeUS: ev.TimeUS})
 		}
 	default:
-		var n int
-		if _, err := fmt.Sscanf(string(a), "lane_%d", &n); err == nil && n >= 1 && n <= len(o.cfg.Lanes) {
+		if n, ok := actionNumber(a, "lane_"); ok && n >= 1 && n <= len(o.cfg.Lanes) {
 			o.selected = n - 1
-		} else if _, err := fmt.Sscanf(string(a), "zone_%d", &n); err == nil && o.takeover[lane] {
+		} else if n, ok := actionNumber(a, "zone_"); ok && o.takeover[lane] {
 			out = append(out, o.input(game.KindZoneTap, lane, int32(n), ev))
 		}
+	}
+	return out, UINone
+}
+
+// actionNumber returns N of a numbered action such as lane_N or zone_N.
+func actionNumber(a Action, prefix string) (int, bool) {
+	rest, ok := strings.CutPrefix(string(a), prefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil
+}
+
+// isLaneSelect reports whether ev presses a lane_N key in its keyboard's keymap.
+func (o *Operator) isLaneSelect(ev KeyEvent) bool {
+	if !ev.Pressed {
+		return false
+	}
+	km := o.km
+	if skm, ok := o.bySource[ev.Source]; ok {
+		km = skm
+	}
+	a, _ := km.Action(ev.Key)
+	_, ok := actionNumber(a, "lane_")
+	return ok
+}
+
+// KeysOfFrame handles the window's key events of one frame, appending the game inputs they cause
+// to out, like Key for each. The window (Ebiten) reports the keys pressed since the last frame
+// with no order or time among them, so within one batch every lane selection applies first, then
+// the other keys in the order given: "4 then T" pressed within one frame takes lane 4 over
+// whatever order the batch lists them in; a select-then-act never mis-targets (an act-then-select
+// within one frame acts on the newly selected lane, and a selection cancels a pending question
+// before a confirmation in the same frame, the safe way). Keyboards that report their own order
+// (desk keyboards through evdev) go through Key, one event at a time. ui is UIQuit when any key
+// confirmed quitting, else UIToggleHUD when the HUD key was pressed an odd number of times.
+func (o *Operator) KeysOfFrame(evs []KeyEvent, out []game.Input) ([]game.Input, UI) {
+	quit, hud := false, false
+	handle := func(ev KeyEvent) {
+		var ui UI
+		out, ui = o.Key(ev, out)
+		switch ui {
+		case UIQuit:
+			quit = true
+		case UIToggleHUD:
+			hud = !hud
+		}
+	}
+	for _, ev := range evs {
+		if o.isLaneSelect(ev) {
+			handle(ev)
+		}
+	}
+	for _, ev := range evs {
+		if !o.isLaneSelect(ev) {
+			handle(ev)
+		}
+	}
+	switch {
+	case quit:
+		return out, UIQuit
+	case hud:
+		return out, UIToggleHUD
 	}
 	return out, UINone
 }

@@ -237,3 +237,83 @@ func TestPerSourceKeymap(t *testing.T) {
 		t.Fatalf("a clash in a keyboard's keymap must name the keyboard and the key: %v", err)
 	}
 }
+
+// TestWindowKeysOfOneFrameSelectTheLaneFirst: Ebiten reports one frame's keys with no order (in
+// key-code order: T before 4). Within a frame's batch the lane selection applies first, so "4 then
+// T" within 16 ms takes lane 4 over instead of giving the selected lane 3 back. A desk keyboard
+// (evdev) reports its own order, and Key keeps it: T then 4 gives lane 3 back, then selects 4.
+func TestWindowKeysOfOneFrameSelectTheLaneFirst(t *testing.T) {
+	cfg := game.DefaultConfig()
+	km, _ := NewKeymap(nil)
+	setup := func() *Operator {
+		o := NewOperator(&cfg, km)
+		press(o, "KEY_3", 1_000_000)
+		press(o, "KEY_T", 1_100_000) // lane 3 in keyboard mode, selected
+		o.SetTakeover(2, true)
+		return o
+	}
+	const t0 = 2_000_000
+	ev := func(key string, pressed bool, src string) KeyEvent {
+		return KeyEvent{Key: key, Pressed: pressed, TimeUS: t0, Source: src}
+	}
+	// The window's batch, in key-code order: T and 4 pressed (and released) within one frame.
+	o := setup()
+	batch := []KeyEvent{ev("KEY_T", true, "window"), ev("KEY_4", true, "window"), ev("KEY_T", false, "window"), ev("KEY_4", false, "window")}
+	out, ui := o.KeysOfFrame(batch, nil)
+	if d := describeInputs(out); d != "takeover(lane 3, 1)" || ui != UINone || o.Selected() != 3 {
+		t.Fatalf("window batch T,4 gave %q ui %d, selected %d: want lane 4 (index 3) taken over", d, ui, o.Selected())
+	}
+	// The same events one by one, as a desk keyboard reports them in the order pressed.
+	o = setup()
+	out = nil
+	for _, e := range batch {
+		e.Source = "Desk Keypad"
+		out, _ = o.Key(e, out)
+	}
+	if d := describeInputs(out); d != "takeover(lane 2, 0)" || o.Selected() != 3 {
+		t.Fatalf("desk keyboard T then 4 gave %q, selected %d: want lane 3 given back, then lane 4 selected", d, o.Selected())
+	}
+	// The rest of a batch keeps its order: abort asked and confirmed in one frame; a quit
+	// confirmed wins over the HUD key; two HUD presses cancel out.
+	o = setup()
+	out, ui = o.KeysOfFrame([]KeyEvent{ev("KEY_A", true, "window"), ev("KEY_Y", true, "window")}, nil)
+	if describeInputs(out) != "abort" || ui != UINone {
+		t.Fatalf("A, Y in one frame: %q ui %d", describeInputs(out), ui)
+	}
+	_, ui = o.KeysOfFrame([]KeyEvent{ev("KEY_F1", true, "window"), ev("KEY_Q", true, "window"), ev("KEY_Y", true, "window")}, nil)
+	if ui != UIQuit {
+		t.Fatalf("F1, Q, Y in one frame: ui %d, want UIQuit", ui)
+	}
+	if _, ui = o.KeysOfFrame([]KeyEvent{ev("KEY_F1", true, "window"), ev("KEY_F1", false, "window"), ev("KEY_F1", true, "window")}, nil); ui != UINone {
+		t.Fatalf("F1 twice in one frame: ui %d, want none", ui)
+	}
+	if _, ui = o.KeysOfFrame([]KeyEvent{ev("KEY_F1", true, "window")}, nil); ui != UIToggleHUD {
+		t.Fatalf("F1: ui %d", ui)
+	}
+}
+
+// TestPromptStateForTheConsole: the console shows the question waiting, what it confirms and the
+// time left.
+func TestPromptStateForTheConsole(t *testing.T) {
+	cfg := game.DefaultConfig()
+	km, _ := NewKeymap(nil)
+	o := NewOperator(&cfg, km)
+	if _, _, _, ok := o.PromptState(0); ok {
+		t.Fatal("a prompt with nothing asked")
+	}
+	press(o, "KEY_A", 1_000_000)
+	window := int64(cfg.Keyboard.ConfirmMS) * 1000
+	text, a, left, ok := o.PromptState(1_250_000)
+	if !ok || a != ActAbort || left != window-250_000 || !strings.Contains(text, "ABORT THE ROUND? Y to confirm") || text != o.Prompt(1_250_000) {
+		t.Fatalf("prompt %q %q left %d ok %v", text, a, left, ok)
+	}
+	if _, _, _, ok := o.PromptState(1_000_000 + window + 1); ok {
+		t.Fatal("a prompt after confirm_ms")
+	}
+	press(o, "KEY_N", 1_300_000) // cancelled
+	press(o, "KEY_2", 1_400_000)
+	press(o, "KEY_KPMINUS", 1_500_000)
+	if text, a, left, ok := o.PromptState(1_500_000); !ok || a != ActScoreDown || left != window || !strings.Contains(text, "LANE 2 SCORE -1") {
+		t.Fatalf("prompt %q %q left %d ok %v", text, a, left, ok)
+	}
+}

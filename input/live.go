@@ -2,6 +2,7 @@ package input
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -14,12 +15,77 @@ import (
 
 // Device is an open touch device as a frame reader uses it. Read blocks until bytes arrive and
 // fails once the device is gone or closed; Close may be called from another goroutine to unblock it.
+// MTSlots and AbsValue do not block; the reader calls them from its own goroutine after a
+// SYN_DROPPED to read a protocol-B device's state back, as libevdev does.
 type Device interface {
+	// Info describes the device as it was when opened (axis values included: Abs[ABS_MT_SLOT].Value
+	// is the slot the device's first events belong to).
 	Info() *DeviceInfo
 	Read(p []byte) (int, error)
-	// Slots reads the protocol-B slot state back from the device (EVIOCGMTSLOTS) after SYN_DROPPED.
-	Slots(n int, x, y uint16) ([]SlotState, error)
+	// MTSlots is EVIOCGMTSLOTS: buf[0] holds an ABS_MT_* axis code; the device writes that axis's
+	// value of slot i into buf[1+i] for each of its slots that fits, and leaves the rest of buf as it
+	// was (a device with fewer slots than buf holds fills only its own).
+	MTSlots(buf []int32) error
+	// AbsValue is EVIOCGABS(code)'s current value; for ABS_MT_SLOT, the slot that the device's
+	// next events belong to until it sends ABS_MT_SLOT (the kernel sends it only on a change).
+	AbsValue(code uint16) (int32, error)
 	Close() error
+}
+
+// SlotCount is how many slots a protocol-B device has, as the kernel counts them: ABS_MT_SLOT's
+// maximum + 1, capped at MaxSlots. 0: it declares no slots (its state cannot be read back).
+func SlotCount(info *DeviceInfo) int {
+	a := info.Abs[AbsMTSlot]
+	if !a.Present || a.Max < 0 {
+		return 0
+	}
+	return int(min(int64(a.Max)+1, MaxSlots))
+}
+
+// slotReadback reads a protocol-B device's slots and current slot back after a SYN_DROPPED, in
+// fixed storage: a resync allocates nothing in the reader.
+type slotReadback struct {
+	n     int
+	buf   [MaxSlots + 1]int32
+	state [MaxSlots]SlotState
+}
+
+// errNoSlots says a device declares no ABS_MT_SLOT, so its slots cannot be read back.
+var errNoSlots = errors.New("the device declares no ABS_MT_SLOT")
+
+// read asks dev for the tracking id and the x and y axes of its n slots, each into a buffer filled
+// with -1 first (a slot the kernel does not fill is empty, not tracking id 0 at 0,0), and for the
+// current slot.
+func (s *slotReadback) read(dev Device, x, y uint16) ([]SlotState, int32, error) {
+	if s.n == 0 {
+		return nil, 0, errNoSlots
+	}
+	st := s.state[:s.n]
+	buf := s.buf[:s.n+1]
+	for k, code := range [3]uint16{AbsMTTrackingID, x, y} {
+		buf[0] = int32(code)
+		for i := 1; i < len(buf); i++ {
+			buf[i] = -1
+		}
+		if err := dev.MTSlots(buf); err != nil {
+			return nil, 0, fmt.Errorf("EVIOCGMTSLOTS(%s): %w", AxisName(code), err)
+		}
+		for i := range st {
+			switch k {
+			case 0:
+				st[i].ID = buf[i+1]
+			case 1:
+				st[i].X = buf[i+1]
+			case 2:
+				st[i].Y = buf[i+1]
+			}
+		}
+	}
+	cur, err := dev.AbsValue(AbsMTSlot)
+	if err != nil {
+		return nil, 0, fmt.Errorf("EVIOCGABS(ABS_MT_SLOT): %w", err)
+	}
+	return st, cur, nil
 }
 
 // Opener lists and opens input devices: EvdevOpener for /dev/input, a fake in tests.
@@ -223,17 +289,19 @@ func (r *Reader) readDevice(ctx context.Context, i int, dev Device, path string,
 	if !r.send(ctx, FrameEvent{Frame: i, Attach: info, X: x, Y: y}, true) {
 		return ctx.Err()
 	}
-	out := make([]ContactEvent, 0, 2*MaxSlots)
+	out := make([]ContactEvent, 0, 4*MaxSlots)
+	sr := &slotReadback{n: SlotCount(info)}
 	return ReadEvents(dev, func(ev RawEvent) {
 		ev.TimeUS -= r.epoch
 		out = out[:0]
 		if dec.Dropping() && ev.Type == EvSyn && ev.Code == SynReport && dec.Protocol() == ProtoB {
-			if slots, err := dev.Slots(MaxSlots, x, y); err == nil {
-				out = dec.Resync(slots, ev.TimeUS, out)
+			if slots, cur, err := sr.read(dev, x, y); err == nil {
+				out = dec.Resync(slots, cur, ev.TimeUS, out)
+				log.Warn().Int64("syn_dropped", dec.Stats().Dropped).Msg("kernel buffer overrun: contacts resynchronised from the device")
 			} else {
 				out = dec.Feed(ev, out)
+				log.Warn().Err(err).Int64("syn_dropped", dec.Stats().Dropped).Msg("kernel buffer overrun: slots not readable, contacts cancelled")
 			}
-			log.Warn().Int64("syn_dropped", dec.Stats().Dropped).Msg("kernel buffer overrun: contacts resynchronised")
 		} else {
 			out = dec.Feed(ev, out)
 		}

@@ -6,10 +6,20 @@ import (
 	"tapwall/game"
 )
 
+// Alarm codes: stable identifiers for scripts and the console (`/status` "alarms[].code").
+const (
+	// AlarmTouchLost: a touch frame that covers the lane is not connected.
+	AlarmTouchLost = "touch_lost"
+	// AlarmTouchSilent: the lane has seen no input for keyboard.alarm_silence_ms while its round runs.
+	AlarmTouchSilent = "touch_silent"
+)
+
 // Alarm is a touch failure the operator must see: which lane, why, and what to press.
 type Alarm struct {
-	Lane   int
-	Reason string
+	Code    string // AlarmTouchLost or AlarmTouchSilent
+	Lane    int    // 0-based, as in the journal
+	Reason  string // for people: what is wrong and what to do
+	SinceUS int64  // show time the alarm was raised (kept while it stands with the same code)
 }
 
 // String renders the alarm for the HUD and the log.
@@ -17,14 +27,16 @@ func (a Alarm) String() string { return fmt.Sprintf("LANE %d: %s", a.Lane+1, a.R
 
 // Monitor watches every lane's touch health: the frames that cover it and the last input it saw.
 // A lane whose frame is lost, or that has seen no input for keyboard.alarm_silence_ms while its
-// round runs, raises an alarm naming the lane and the takeover keys. Not safe for concurrent use.
+// round runs (and it is not in keyboard mode), raises an alarm naming the lane and the takeover
+// keys. Not safe for concurrent use: the frame goroutine owns it.
 type Monitor struct {
 	cfg     *game.Config
 	frames  [][]int // per lane: indexes of the frames that cover it
 	names   []string
 	last    [game.MaxLanes]int64
 	count   [game.MaxLanes]int64
-	raised  [game.MaxLanes]string
+	code    [game.MaxLanes]string // the alarm standing per lane ("": none)
+	since   [game.MaxLanes]int64
 	silence int64
 	hint    func(lane int) string
 }
@@ -48,7 +60,11 @@ func NewMonitor(cfg *game.Config, w *Wall, hint func(lane int) string) *Monitor 
 	return m
 }
 
-// Input records that lane saw an input at show time now.
+// Input records that lane saw an input at show time now. Every input routed to a lane counts,
+// whatever its source (touch frames, mouse, recordings, scripts, the keyboard's taps, takeovers and
+// adjustments): the silence alarm asks whether anything reaches the lane. Show-wide actions (start,
+// pause, resume, abort, quit, next game) are no lane's activity: the caller does not report them
+// (Observe sorts inputs that way). A lane outside the config is ignored.
 func (m *Monitor) Input(lane int, now int64) {
 	if lane >= 0 && lane < len(m.frames) {
 		m.last[lane] = max(m.last[lane], now)
@@ -56,31 +72,60 @@ func (m *Monitor) Input(lane int, now int64) {
 	}
 }
 
+// Observe records in as activity of the lane it concerns at show time now, from any source:
+// a touch (down, move, up, cancel) counts for the lane its position lies in, a takeover, zone tap
+// or adjustment for its Lane. Show-wide actions (start, pause, resume, abort, next game) count
+// for no lane. It allocates nothing.
+func (m *Monitor) Observe(in game.Input, now int64) {
+	switch {
+	case in.Kind.IsTouch():
+		for lane, l := range m.cfg.Lanes {
+			if l.Contains(in.XMM, in.YMM) {
+				m.Input(lane, now)
+				return
+			}
+		}
+	case in.Kind == game.KindTakeover || in.Kind == game.KindZoneTap || in.Kind == game.KindAdjust:
+		m.Input(int(in.Lane), now)
+	}
+}
+
 // Check returns the alarms standing at show time now and, separately, those raised by this call
-// (to log once). runningSince is the show time the round started running (0: not running);
-// health is the Reader's (nil: no frames are read).
-func (m *Monitor) Check(now, runningSince int64, health []Health) (standing, raised []Alarm) {
+// (to log once; an alarm whose code changes is raised again). runningSince is the show time the
+// round started running (0: not running); health is the Reader's (nil: no frames are read);
+// keyboard[lane] says the lane is in keyboard mode (nil or short: none), where silence is expected
+// and raises nothing, while a lost frame is still reported. The slices returned are new.
+func (m *Monitor) Check(now, runningSince int64, health []Health, keyboard []bool) (standing, raised []Alarm) {
 	for lane := range m.frames {
-		reason := ""
+		kb := lane < len(keyboard) && keyboard[lane]
+		code, reason := "", ""
 		for _, f := range m.frames[lane] {
 			if f < len(health) && !health[f].Connected {
-				reason = fmt.Sprintf("touch frame %q lost", m.names[f]) // the HUD and the log say why
+				code, reason = AlarmTouchLost, fmt.Sprintf("touch frame %q lost", m.names[f]) // the HUD and the log say why
 				break
 			}
 		}
-		if reason == "" && runningSince > 0 && now-max(m.last[lane], runningSince) > m.silence {
-			reason = fmt.Sprintf("no touch for %d s", (now-max(m.last[lane], runningSince))/1_000_000)
+		if code == "" && !kb && runningSince > 0 && now-max(m.last[lane], runningSince) > m.silence {
+			code, reason = AlarmTouchSilent, fmt.Sprintf("no touch for %d s", (now-max(m.last[lane], runningSince))/1_000_000)
 		}
-		if reason == "" {
-			m.raised[lane] = ""
+		if code == "" {
+			m.code[lane] = ""
 			continue
 		}
-		a := Alarm{Lane: lane, Reason: reason + " — takeover: " + m.hint(lane)}
+		if kb {
+			reason += " — lane in keyboard mode"
+		} else {
+			reason += " — takeover: " + m.hint(lane)
+		}
+		fresh := m.code[lane] != code
+		if fresh {
+			m.code[lane], m.since[lane] = code, now
+		}
+		a := Alarm{Code: code, Lane: lane, Reason: reason, SinceUS: m.since[lane]}
 		standing = append(standing, a)
-		if m.raised[lane] == "" {
+		if fresh {
 			raised = append(raised, a)
 		}
-		m.raised[lane] = reason
 	}
 	return standing, raised
 }

@@ -32,7 +32,7 @@ func TestAlarmWhenAFrameDisappearsMidRound(t *testing.T) {
 	step := func() ([]Alarm, []Alarm) {
 		now += frameUS
 		round.Step(nil)
-		return m.Check(now, start, r.Health())
+		return m.Check(now, start, r.Health(), nil)
 	}
 	if st, _ := step(); len(st) != 0 {
 		t.Fatalf("alarms with every frame up: %v", st)
@@ -70,5 +70,72 @@ func TestAlarmWhenAFrameDisappearsMidRound(t *testing.T) {
 	}
 	if round.Phase() != game.PhaseRunning {
 		t.Fatal("the round stopped")
+	}
+}
+
+// TestSilenceAlarmCountsEveryLaneInputAndSparesKeyboardLanes: a lane's activity is every input
+// routed to it, whatever its source (mouse, script, the keyboard's taps); show-wide actions are
+// no lane's activity; a lane in keyboard mode raises no silence alarm; alarms carry a stable code,
+// their lane and the time they were raised.
+func TestSilenceAlarmCountsEveryLaneInputAndSparesKeyboardLanes(t *testing.T) {
+	cfg := twoFrameConfig(t, 0) // lanes 1-2 on frame "left", 3-4 on "right"
+	cfg.Keyboard.AlarmSilenceMS = 2000
+	w, _ := NewWall(&cfg)
+	km, _ := NewKeymap(nil)
+	m := NewMonitor(&cfg, w, NewOperator(&cfg, km).TakeoverHint)
+	up := []Health{{Name: "left", Connected: true}, {Name: "right", Connected: true}}
+	const start = 1_000_000
+	keyboard := []bool{false, true, false, false} // lane 2 is taken over: nothing reaches it
+	var standing, raised []Alarm
+	var raisedAt int64
+	for now := int64(start); now <= start+3_000_000; now += 100_000 {
+		// Lane 1: the mouse. Lane 3: only show-wide actions, which are nobody's activity.
+		// Lane 4: a script's touches, then the keyboard's zone taps and a cursor tap.
+		m.Observe(game.Input{Kind: game.KindMove, Source: game.SourceMouse, Contact: 1, XMM: 1000, YMM: 2000}, now)
+		for _, k := range []game.Kind{game.KindStart, game.KindPause, game.KindResume, game.KindAbort, game.KindGame} {
+			m.Observe(game.Input{Kind: k, Source: game.SourceKeyboard, Lane: 2}, now)
+		}
+		if now < start+1_000_000 {
+			m.Observe(game.Input{Kind: game.KindDown, Source: game.SourceScript, Contact: 2, XMM: 7000, YMM: 100}, now)
+		} else {
+			m.Observe(game.Input{Kind: game.KindZoneTap, Source: game.SourceKeyboard, Lane: 3, Value: 5}, now)
+			m.Observe(game.Input{Kind: game.KindDown, Source: game.SourceKeyboard, Contact: game.KeyboardContact(3), XMM: 7000, YMM: 2000}, now)
+		}
+		st, r := m.Check(now, start, up, keyboard)
+		standing = st
+		if len(r) > 0 {
+			raised, raisedAt = append(raised, r...), now
+		}
+	}
+	if len(standing) != 1 || len(raised) != 1 {
+		t.Fatalf("standing %+v, raised %+v: only lane 3 is silent (lane 2 is in keyboard mode)", standing, raised)
+	}
+	if AlarmTouchSilent != "touch_silent" || AlarmTouchLost != "touch_lost" {
+		t.Fatal("the alarm codes are a contract (issue 12): touch_silent, touch_lost")
+	}
+	a := standing[0]
+	if a.Code != AlarmTouchSilent || a.Lane != 2 || a.SinceUS != raisedAt ||
+		raisedAt <= start+2_000_000 || raisedAt > start+2_100_000 || !strings.Contains(a.Reason, "press 3 then T") {
+		t.Fatalf("alarm %+v raised at %d: want touch_silent on lane index 2 since just after 2 s of silence, with the takeover keys", a, raisedAt)
+	}
+	if m.Inputs(2) != 0 || m.Inputs(3) == 0 || m.LastInput(0) != start+3_000_000 {
+		t.Fatalf("inputs: lane 3 %d (want 0), lane 4 %d, lane 1 last %d", m.Inputs(2), m.Inputs(3), m.LastInput(0))
+	}
+	// Lane 2 leaves keyboard mode with nothing reaching it: its silence is an alarm now.
+	now := int64(start + 3_100_000)
+	_, r := m.Check(now, start, up, []bool{false, false, false, false})
+	if len(r) != 1 || r[0].Lane != 1 || r[0].Code != AlarmTouchSilent || r[0].SinceUS != now {
+		t.Fatalf("raised %+v: want lane index 1's silence", r)
+	}
+	// The left frame is lost: touch_lost on lanes 1 and 2, raised anew (a new code), also on a lane
+	// in keyboard mode, which says so instead of the takeover keys.
+	now += 100_000
+	st, r := m.Check(now, start, []Health{{Name: "left"}, {Name: "right", Connected: true}}, []bool{true})
+	if len(r) != 2 || r[0].Code != AlarmTouchLost || r[0].Lane != 0 || r[1].Code != AlarmTouchLost || r[1].Lane != 1 ||
+		!strings.Contains(r[0].Reason, "keyboard mode") || !strings.Contains(r[1].Reason, "press 2 then T") {
+		t.Fatalf("raised %+v", r)
+	}
+	if len(st) != 3 || st[2].Code != AlarmTouchSilent || st[2].Lane != 2 || st[2].SinceUS != raisedAt {
+		t.Fatalf("standing %+v: lane index 2's silence still stands, since it was raised", st)
 	}
 }

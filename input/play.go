@@ -183,3 +183,49 @@ func PlayAll(w *Wall, recs []*Recording) ([]WallEvent, *Player, error) {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].TimeUS < out[j].TimeUS })
 	return out, p, p.Check()
 }
+
+// CheckRecordings rehearses recordings before a show plays them (`tapwall run --evemu`): it runs
+// them through the whole touch path, as `tapwall trace` does (frames for recordings, decode, map,
+// seams, filters, lane routing), first all together, then each on its own, and returns an error
+// wrapping ErrRecording that names the first recording that puts no contact on the wall, and why:
+// the axes it sends when its position is not on the frame's axes (set x_axis/y_axis), touches that
+// land outside every lane, or no touch at all. Nothing of cfg or of the recordings' events changes.
+func CheckRecordings(cfg *game.Config, recs []*Recording) error {
+	c := FramesForRecordings(*cfg, recs)
+	w, err := NewWall(&c)
+	if err != nil {
+		return fmt.Errorf("%w: rehearsal: %w", ErrRecording, err)
+	}
+	if _, _, err := PlayAll(w, recs); err != nil {
+		return fmt.Errorf("%w: rehearsal: %w", ErrRecording, err)
+	}
+	for _, r := range recs {
+		w, _ := NewWall(&c) // the same config: it was valid above
+		_, p, err := PlayAll(w, []*Recording{r})
+		if err != nil {
+			return fmt.Errorf("%w: rehearsal: %s puts no contact on the wall: %w", ErrRecording, r.File, err)
+		}
+		ws := w.Stats()
+		if ws.Downs > 0 {
+			continue
+		}
+		st := p.Stats()
+		dec := p.tracks[0].dec
+		x, y := dec.Axes()
+		var why string
+		switch {
+		case len(r.Events) == 0:
+			why = "it holds no events"
+		case st.Frames == 0:
+			why = fmt.Sprintf("its %d events hold no SYN_REPORT, so no complete frame", len(r.Events))
+		case ws.Ghosts+ws.OverLimit+ws.Full > 0:
+			why = fmt.Sprintf("its touches (%d) land outside every lane or in a dead zone (%d), over input.lane_contact_limit (%d) or over the wall's contact limit (%d): check the frame's rectangle, rotation and calibration against the lanes",
+				ws.Ghosts+ws.OverLimit+ws.Full, ws.Ghosts, ws.OverLimit, ws.Full)
+		default:
+			why = fmt.Sprintf("its %d frames (protocol %s) hold no touch with a position on %s/%s: is it a touch frame's recording?",
+				st.Frames, dec.Protocol(), AxisName(x), AxisName(y))
+		}
+		return fmt.Errorf("%w: rehearsal: %s (device %q) puts no contact on the wall: %s", ErrRecording, r.File, r.Info.Name, why)
+	}
+	return nil
+}

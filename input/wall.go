@@ -315,7 +315,7 @@ func (w *Wall) Attach(i int, info *DeviceInfo, x, y uint16, t int64, out []WallE
 	f := &w.frames[i]
 	f.attached, f.xAxis, f.yAxis = true, x, y
 	f.xmin, f.ymin = int64(ax.Min), int64(ay.Min)
-	f.rx, f.ry = int64(ax.Max-ax.Min), int64(ay.Max-ay.Min)
+	f.rx, f.ry = int64(ax.Max)-int64(ax.Min), int64(ay.Max)-int64(ay.Min) // up to 2^32-1: int64, never int32
 	return out, nil
 }
 

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -394,5 +395,116 @@ func TestCalibratorTakesOneTouchPerCrosshair(t *testing.T) {
 	}
 	if math.Abs(fit.Calibration[2]+0.02) > 0.002 || fit.MaxMM > 3 {
 		t.Fatalf("fit %+v: want an offset of -0.02", fit)
+	}
+}
+
+// TestFullInt32RangeDeviceMapsTouchesWhereTheyAre: a device may declare the whole int32 range
+// (min -2^31, max 2^31-1); its range, 2^32-1, does not fit in int32, and every touch must still
+// land where it is on the 8000 x 4000 mm wall, in the trace, the live wall and calibration.
+func TestFullInt32RangeDeviceMapsTouchesWhereTheyAre(t *testing.T) {
+	info := device("huge", 1, 1)
+	for _, c := range []uint16{AbsMTPositionX, AbsMTPositionY} {
+		info.Abs[c] = AbsInfo{Present: true, Min: math.MinInt32, Max: math.MaxInt32}
+	}
+	var evs []RawEvent
+	taps := []struct {
+		x, y int32
+		want [2]int32 // wall mm: the fraction of the range times the wall's size
+	}{
+		{0, 0, [2]int32{4000, 2000}},                              // the middle of the range
+		{math.MinInt32, math.MinInt32, [2]int32{0, 0}},            // the top-left corner
+		{math.MaxInt32, math.MaxInt32, [2]int32{7999, 3999}},      // the bottom-right corner, on the wall
+		{-1 << 30, 1 << 30, [2]int32{2000, 3000}},                 // a quarter and three quarters
+		{math.MinInt32 + 1<<28, 0, [2]int32{8000 / 16, 4000 / 2}}, // a sixteenth
+	}
+	for i, tp := range taps {
+		tm := int64(i+1) * 100_000
+		evs = append(evs, stroke(int32(i+1), []pt{{tm, tp.x, tp.y}}, tm+10_000)...)
+	}
+	cfg := game.DefaultConfig()
+	w, _ := NewWall(&cfg)
+	out, _, err := PlayAll(w, []*Recording{{File: "huge.evemu", Info: info, Events: evs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var downs [][2]int32
+	for _, e := range out {
+		if e.Kind == game.KindDown {
+			downs = append(downs, [2]int32{e.XMM, e.YMM})
+		}
+	}
+	if len(downs) != len(taps) {
+		t.Fatalf("%d downs on the wall, want %d: %+v", len(downs), len(taps), out)
+	}
+	for i, tp := range taps {
+		if downs[i] != tp.want {
+			t.Errorf("touch at device (%d, %d) lands at %v mm, want %v", tp.x, tp.y, downs[i], tp.want)
+		}
+	}
+	// Calibration takes the same device's touches as fractions of its range.
+	c := NewCalibrator(0, game.FrameConfig{Name: "f", WidthMM: 8000, HeightMM: 4000})
+	c.Feed(FrameEvent{Frame: 0, Attach: &info, X: AbsMTPositionX, Y: AbsMTPositionY})
+	c.Feed(FrameEvent{Frame: 0, Ev: ContactEvent{Kind: game.KindDown, X: -1 << 30, Y: 1 << 30}})
+	if p := c.Points(); len(p) != 1 || math.Abs(p[0].U-0.25) > 1e-6 || math.Abs(p[0].V-0.75) > 1e-6 {
+		t.Fatalf("calibration point %+v, want u 0.25, v 0.75", p)
+	}
+}
+
+// TestCheckRecordingsBeforeARehearsal: `run --evemu` checks its recordings at start through the
+// whole touch path. Every real recording puts contacts on the default wall, except the single-touch
+// eGalax, whose position comes on ABS_Z/ABS_RX: the error names it and those axes, until its
+// frame's x_axis/y_axis say so. A recording whose touches all land outside every lane, or that
+// holds no touch, is named with why.
+func TestCheckRecordingsBeforeARehearsal(t *testing.T) {
+	files, _ := filepath.Glob("testdata/recordings/*.evemu")
+	if len(files) < 10 {
+		t.Fatalf("only %d recordings under testdata/recordings", len(files))
+	}
+	const egalax = "11_egalax-usb-singletouch.evemu"
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r, err := ReadEvemuFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := game.DefaultConfig()
+			err = CheckRecordings(&cfg, []*Recording{r})
+			if filepath.Base(f) != egalax {
+				if err != nil {
+					t.Fatalf("a recording with touches: %v", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrRecording) || !strings.Contains(err.Error(), f) ||
+				!strings.Contains(err.Error(), "ABS_Z") || !strings.Contains(err.Error(), "ABS_RX") || !strings.Contains(err.Error(), "x_axis") {
+				t.Fatalf("eGalax without x_axis/y_axis: %v; want an ErrRecording naming the file, ABS_Z, ABS_RX and x_axis", err)
+			}
+			cfg.Frames = []game.FrameConfig{{Name: "egalax", WidthMM: cfg.Wall.WidthMM, HeightMM: cfg.Wall.HeightMM, XAxis: "ABS_Z", YAxis: "ABS_RX"}}
+			if err := CheckRecordings(&cfg, []*Recording{r}); err != nil {
+				t.Fatalf("with x_axis/y_axis set: %v", err)
+			}
+		})
+	}
+	// Several recordings at once (one per frame): the one that puts nothing on the wall is named.
+	good := load(t, "07_dell-canvas-cooltouch_protoB.evemu")
+	offLanes := &Recording{File: "off-lanes.evemu", Info: device("off", 4000, 4000), Events: stroke(1, []pt{{1000, 2000, 2000}}, 2000)}
+	empty := &Recording{File: "empty.evemu", Info: device("empty", 4000, 4000), Events: []RawEvent{{1000, EvMsc, 5, 1}, {1000, EvSyn, SynReport, 0}}}
+	cfg := game.DefaultConfig()
+	cfg.Lanes = cfg.Lanes[:2] // lanes only on the left half: the right frame's middle is in no lane
+	cfg.Frames = []game.FrameConfig{
+		{Name: "a", MatchName: good.Info.Name, WidthMM: 4000, HeightMM: 4000},
+		{Name: "b", MatchName: "off", XMM: 4000, WidthMM: 4000, HeightMM: 4000},
+		{Name: "c", MatchName: "empty", WidthMM: 8000, HeightMM: 4000},
+	}
+	err := CheckRecordings(&cfg, []*Recording{good, offLanes})
+	if err == nil || !errors.Is(err, ErrRecording) || !strings.Contains(err.Error(), "off-lanes.evemu") || !strings.Contains(err.Error(), "outside every lane") {
+		t.Fatalf("touches outside every lane: %v", err)
+	}
+	err = CheckRecordings(&cfg, []*Recording{good, empty})
+	if err == nil || !strings.Contains(err.Error(), "empty.evemu") || !strings.Contains(err.Error(), "no touch") {
+		t.Fatalf("a recording without touches: %v", err)
+	}
+	if err := CheckRecordings(&cfg, []*Recording{good}); err != nil {
+		t.Fatalf("the good recording alone: %v", err)
 	}
 }

@@ -25,7 +25,7 @@ func TestStartCommandLandsTickZeroOnT(t *testing.T) {
 
 	cfg := game.DefaultConfig()
 	show := game.NewShow(&cfg, nil)
-	loop := game.NewLoop(cfg.Round.TickRate, cfg.Loop.CatchUpTicks, local())
+	loop := game.NewLoop(cfg.Round.TickRate, local())
 	at := local() + trueOffset + 400_000 // T: 0.4 s from now on the backend's clock
 	if _, err := h.hub.SendStart(StartRequest{Wall: "stage", Round: 5, Game: "rain", Seed: 9, AtUS: at}); err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestStartCommandLandsTickZeroOnT(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no start command arrived")
 		}
-		loop.Advance(local(), show)
+		loop.Advance(local(), show, nil)
 		select {
 		case cmd = <-c.client.Commands():
 		default:
@@ -56,7 +56,7 @@ func TestStartCommandLandsTickZeroOnT(t *testing.T) {
 	}
 	// Step tick by tick until it runs: its running tick 0 is the tick after the one it began in.
 	for r.Phase() == game.PhaseCountdown {
-		loop.Advance(loop.TimeOf(loop.Next()+1), show)
+		loop.Advance(loop.TimeOf(loop.Next()+1), show, nil)
 	}
 	tick0 := loop.Next()
 	if tick0 != begin+countdown {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -270,6 +269,8 @@ func (r *Runner) push(in game.Input) {
 func (r *Runner) noteInput(in game.Input) {
 	r.bySource[in.Source]++
 	r.metrics.inputs[in.Source].Inc()
+	// Every input a lane receives, from any source, is its activity; show-wide actions are none.
+	r.mon.Observe(in, in.TimeUS)
 	lane := -1
 	switch {
 	case in.Kind.IsTouch():
@@ -278,9 +279,7 @@ func (r *Runner) noteInput(in game.Input) {
 	case in.Kind == game.KindTakeover || in.Kind == game.KindZoneTap || in.Kind == game.KindAdjust:
 		lane = int(in.Lane)
 	}
-	// Start, pause, abort, quit and next game are no lane activity: only what a lane received.
-	if lane >= 0 {
-		r.mon.Input(lane, in.TimeUS)
+	if lane >= 0 && lane < len(r.laneIn) {
 		r.laneIn[lane]++
 	}
 }
@@ -405,10 +404,9 @@ func (r *Runner) windowInput(now int64, win *scene.Input) {
 	}
 	// Ebiten gives no order within a frame: lane selection applies before the other actions, so
 	// "4 then T" pressed within one frame takes lane 4 over whatever order they are reported in.
-	sort.SliceStable(r.keyBuf, func(i, j int) bool { return r.selects(r.keyBuf[i]) && !r.selects(r.keyBuf[j]) })
-	for _, ev := range r.keyBuf {
-		r.key(ev)
-	}
+	var ui input.UI
+	r.out, ui = r.op.KeysOfFrame(r.keyBuf, r.out)
+	r.ui(ui, "window keys")
 	switch {
 	case win.MouseDown && !r.mouseDown && win.MouseIn:
 		r.mouseDown = true
@@ -419,12 +417,6 @@ func (r *Runner) windowInput(now int64, win *scene.Input) {
 		r.mouseDown = false
 		r.out = append(r.out, game.Input{Kind: game.KindUp, Source: game.SourceMouse, Contact: MouseContact, XMM: win.MouseXMM, YMM: win.MouseYMM, TimeUS: now})
 	}
-}
-
-// selects reports whether a key press selects a lane.
-func (r *Runner) selects(ev input.KeyEvent) bool {
-	a, ok := r.op.Keymap().Action(ev.Key)
-	return ok && ev.Pressed && len(a) > 5 && a[:5] == "lane_"
 }
 
 // deskKeys drains the desk keyboards, in the exact order their kernel events came.
@@ -443,15 +435,20 @@ func (r *Runner) deskKeys() {
 	}
 }
 
-// key runs one key through the keymap.
+// key runs one key of a desk keyboard through the keymap, in its exact order.
 func (r *Runner) key(ev input.KeyEvent) {
 	var ui input.UI
 	r.out, ui = r.op.Key(ev, r.out)
+	r.ui(ui, ev.Source)
+}
+
+// ui does what a key asks of the window.
+func (r *Runner) ui(ui input.UI, source string) {
 	switch ui {
 	case input.UIToggleHUD:
 		r.hud = !r.hud
 	case input.UIQuit:
-		r.log.Warn().Str("key", ev.Key).Str("source", ev.Source).Msg("quit confirmed by operator")
+		r.log.Warn().Str("source", source).Msg("quit confirmed by operator")
 		r.Quit()
 	}
 }

@@ -261,18 +261,24 @@ func (r *Runner) checkAlarms(now int64) {
 	if rd := r.show.Round(); rd != nil && rd.Phase() == game.PhaseRunning {
 		running = r.runningSince
 	}
-	standing, _ := r.mon.Check(now, running, health)
-	var lost, silent [game.MaxLanes]string
-	for _, a := range standing {
-		if strings.Contains(a.Reason, "lost") {
-			lost[a.Lane] = a.String()
-		} else if rd := r.show.Round(); rd == nil || !rd.Takeover(a.Lane) { // a keyboard lane is never silent
-			silent[a.Lane] = a.String()
+	var kb [game.MaxLanes]bool
+	if rd := r.show.Round(); rd != nil {
+		for lane := range r.cfg.Lanes {
+			kb[lane] = rd.Takeover(lane)
 		}
 	}
+	standing, _ := r.mon.Check(now, running, health, kb[:len(r.cfg.Lanes)])
+	var msg [2][game.MaxLanes]string
+	for _, a := range standing {
+		k := 0
+		if a.Code == input.AlarmTouchSilent {
+			k = 1
+		}
+		msg[k][a.Lane] = a.String()
+	}
 	for lane := range r.cfg.Lanes {
-		r.alarms.setIf(lost[lane] != "", AlarmTouchLost, lane, lost[lane], now)
-		r.alarms.setIf(silent[lane] != "", AlarmTouchSilent, lane, silent[lane], now)
+		r.alarms.setIf(msg[0][lane] != "", AlarmTouchLost, lane, msg[0][lane], now)
+		r.alarms.setIf(msg[1][lane] != "", AlarmTouchSilent, lane, msg[1][lane], now)
 	}
 	fps := r.fps.current(now)
 	minFPS := float64(r.cfg.Render.MinFPS)
@@ -431,8 +437,12 @@ func (r *Runner) publish(now int64) {
 	if r.touch != nil {
 		st.Filters["reader_dropped"] = r.touch.reader.Dropped()
 	}
-	if text := r.op.Prompt(now); text != "" {
-		st.Prompt = &control.Prompt{Text: text}
+	if text, action, left, ok := r.op.PromptState(now); ok {
+		a := string(action)
+		if action == input.ActScoreUp || action == input.ActScoreDown {
+			a = "adjust"
+		}
+		st.Prompt = &control.Prompt{Text: text, LeftMS: left / 1000, Action: a}
 	}
 	for _, h := range r.op.Keymap().Help() {
 		var n int
