@@ -38,7 +38,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
 		return 2
 	}
-	log, err := logs.New(os.Stderr, opt.LogFormat, opt.LogLevel)
+	log, err := logs.New(logs.Stderr, opt.LogFormat, opt.LogLevel)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
 		return 2
@@ -80,6 +80,11 @@ func run(args []string) int {
 			return fail(err)
 		}
 		recs = append(recs, rec)
+	}
+	if len(recs) > 0 { // a recording that puts no contact on the wall would rehearse nothing
+		if err := input.CheckRecordings(&cfg, recs); err != nil {
+			return fail(err)
+		}
 	}
 	epoch := monoUS() // show time 0 on the frames' clock
 	clock := func() int64 { return monoUS() - epoch }
@@ -125,6 +130,13 @@ func run(args []string) int {
 		log.Warn().Str("signal", sig.String()).Msg("signal: ending the show; the journal and the outbox are flushed first")
 		runner.Quit()
 	}()
+	if opt.LogFormat == "json" { // Xlib and GLFW print from C onto fd 2: make those log events too
+		stop, err := logs.CaptureStderr(log)
+		if err != nil {
+			return fail(err)
+		}
+		defer stop()
+	}
 	runner.Start(ctx)
 	err = render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen)
 	cancel()

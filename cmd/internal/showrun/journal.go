@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -232,7 +233,7 @@ func (w *journalWriter) do(op *journalOp) error {
 		if f.file == nil {
 			return nil
 		}
-		if err := f.file.Sync(); err != nil {
+		if err := f.file.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) { // EINVAL: a pipe or a device, nothing to sync
 			return fmt.Errorf("journal fsync: %w", err)
 		}
 		if err := f.file.Close(); err != nil {

@@ -269,19 +269,30 @@ func (r *Runner) push(in game.Input) {
 func (r *Runner) noteInput(in game.Input) {
 	r.bySource[in.Source]++
 	r.metrics.inputs[in.Source].Inc()
-	// Every input a lane receives, from any source, is its activity; show-wide actions are none.
-	r.mon.Observe(in, in.TimeUS)
+	if in.Kind.IsTouch() {
+		r.track(in)
+	}
+}
+
+// applied notes an input applied in the tick that starts at tickUS: every input a lane receives,
+// from any source (scripts included), is that lane's activity; show-wide actions are none.
+func (r *Runner) applied(in *game.Input, tickUS int64) {
+	stamp := in.TimeUS
+	if stamp == 0 || in.Source == game.SourceScript {
+		stamp = tickUS
+	}
+	r.mon.Observe(*in, stamp)
 	lane := -1
 	switch {
 	case in.Kind.IsTouch():
 		lane = game.LaneAt(r.cfg, in.XMM, in.YMM)
-		r.track(in)
 	case in.Kind == game.KindTakeover || in.Kind == game.KindZoneTap || in.Kind == game.KindAdjust:
 		lane = int(in.Lane)
 	}
 	if lane >= 0 && lane < len(r.laneIn) {
 		r.laneIn[lane]++
 	}
+	r.lat.applied(in, lane, stamp)
 }
 
 // track keeps the newest known position of every contact down, for the touch markers.
@@ -507,9 +518,10 @@ func (r *Runner) Step(in []game.Input) {
 
 func (r *Runner) afterStep(tick int64, in []game.Input) {
 	rd := r.show.Round()
+	tickUS := r.loop.TimeOf(tick)
 	for i := range in {
 		r.logAction(tick, &in[i], rd)
-		r.lat.applied(&in[i], r.cfg, r.loop.TimeOf(tick))
+		r.applied(&in[i], tickUS)
 	}
 	if rd == nil {
 		return

@@ -95,20 +95,9 @@ type laneLatency struct {
 
 func (l *latency) init() {}
 
-// applied notes an input applied in a tick that starts at tickUS: scripted inputs (no timestamp)
-// count from their tick's start, the others from their own timestamp.
-func (l *latency) applied(in *game.Input, cfg *game.Config, tickUS int64) {
-	stamp := in.TimeUS
-	if in.Source == game.SourceScript || stamp == 0 {
-		stamp = tickUS
-	}
-	lane := -1
-	switch {
-	case in.Kind.IsTouch():
-		lane = game.LaneAt(cfg, in.XMM, in.YMM)
-	case in.Kind == game.KindTakeover || in.Kind == game.KindZoneTap || in.Kind == game.KindAdjust:
-		lane = int(in.Lane)
-	}
+// applied notes an input of lane (-1: none) applied in a tick, stamped stamp (its timestamp, or
+// its tick's start for a scripted input): it waits for the next frame drawn.
+func (l *latency) applied(in *game.Input, lane int, stamp int64) {
 	if l.n == len(l.pending) {
 		l.overflow++
 		return
