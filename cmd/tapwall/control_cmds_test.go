@@ -27,7 +27,7 @@ func (s *stubShow) Status() control.Status {
 	return control.Status{Role: s.role, Wall: "wall-7", Epoch: 1, Round: 2, Phase: "running", Tick: 99, Alarms: []control.Alarm{}}
 }
 func (s *stubShow) Input(context.Context, []byte) (int64, error) { return 0, nil }
-func (s *stubShow) Metrics() http.Handler                         { return http.NotFoundHandler() }
+func (s *stubShow) Metrics() http.Handler                        { return http.NotFoundHandler() }
 
 type stubStandby struct{ *stubShow }
 
