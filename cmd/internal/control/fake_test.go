@@ -36,7 +36,7 @@ func newFakeShow() *fakeShow {
 	f.ticks = prometheus.NewCounter(prometheus.CounterOpts{Name: "tapwall_ticks_total", Help: "ticks stepped"})
 	f.reg.MustRegister(f.ticks)
 	f.st = Status{Role: "primary", Wall: "wall-1", Epoch: 1, Round: 3, Phase: "running", Tick: 1200, PID: 4242,
-		Alarms: []Alarm{}, Frames: []Frame{}, TickRate: 60, FPS: 60, TPS: 60, WallMM: [2]int32{8000, 4000},
+		TickRate: 60, FPS: 60, TPS: 60, WallMM: [2]int32{8000, 4000},
 		Lanes: []Lane{
 			{Index: 0, Name: "lane 1", Rect: [4]int32{0, 0, 2000, 4000}, LastAgoMS: -1},
 			{Index: 1, Name: "lane 2", Rect: [4]int32{2000, 0, 2000, 4000}, LastAgoMS: -1},

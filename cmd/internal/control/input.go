@@ -12,19 +12,21 @@ import (
 	"strings"
 )
 
-// Destructive lists the console actions that need "confirm":true, as their keys need a second key:
-// they end the round, end the show or change a score.
-var Destructive = map[string]bool{"abort": true, "quit": true, "adjust": true}
+// IsDestructive reports whether a console action needs "confirm":true, as its key needs a second
+// key: abort (ends the round), quit (ends the show) and adjust (changes a score).
+func IsDestructive(action string) bool {
+	return action == "abort" || action == "quit" || action == "adjust"
+}
 
 // ConsoleSource is the source every console input is applied with.
 const ConsoleSource = "console"
 
-// ParseInput checks one console input line (POST /api/input's body): a JSON object with "action"
-// (or "kind" for a touch) and no "tick". A destructive action (Destructive) without
+// parseInput checks one console input line (POST /api/input's body): a JSON object with "action"
+// (or "kind" for a touch) and no "tick". A destructive action (IsDestructive) without
 // "confirm":true returns confirm=false and the line unchanged. Otherwise it returns the line to
 // give Show.Input: "confirm" removed and "source":"console" set. The action's own fields are the
 // show's to check.
-func ParseInput(body []byte) (line []byte, action string, confirmed bool, err error) {
+func parseInput(body []byte) (line []byte, action string, confirmed bool, err error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var m map[string]json.RawMessage
 	if err := dec.Decode(&m); err != nil || m == nil {
@@ -49,7 +51,7 @@ func ParseInput(body []byte) (line []byte, action string, confirmed bool, err er
 		}
 		delete(m, "confirm")
 	}
-	if Destructive[action] && !confirmed {
+	if IsDestructive(action) && !confirmed {
 		return body, action, false, nil
 	}
 	m["source"] = json.RawMessage(`"` + ConsoleSource + `"`)
@@ -71,7 +73,7 @@ func (s *Server) serveInput(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, apiError{Error: "bad_input", Message: "reading the body: " + err.Error()})
 		return
 	}
-	line, action, confirmed, err := ParseInput(body)
+	line, action, confirmed, err := parseInput(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, apiError{Error: "bad_input", Message: err.Error()})
 		return

@@ -255,10 +255,20 @@ func (s *Server) handler() http.Handler {
 	return s.checkHost(mux)
 }
 
-// status returns the show's status with the server's own fields filled in.
+// status returns the show's status with the server's own fields filled in, and the contract's
+// lists as lists (empty, never null) for scripts.
 func (s *Server) status() Status {
 	st := s.cfg.Show.Status()
 	st.Control = s.addr
+	if st.Alarms == nil {
+		st.Alarms = []Alarm{}
+	}
+	if st.Frames == nil {
+		st.Frames = []Frame{}
+	}
+	if st.Lanes == nil {
+		st.Lanes = []Lane{}
+	}
 	return st
 }
 

@@ -41,8 +41,8 @@ func TestHealthStatusMetrics(t *testing.T) {
 	if st.Control != s.Addr() || st.Role != "primary" || st.Round != 3 || st.PID != 4242 {
 		t.Fatalf("/status: control %q (bound %q), role %q, round %d, pid %d", st.Control, s.Addr(), st.Role, st.Round, st.PID)
 	}
-	if string(m["alarms"]) != "[]" {
-		t.Fatalf("no alarms must read [], got %s", m["alarms"])
+	if string(m["alarms"]) != "[]" || string(m["frames"]) != "[]" {
+		t.Fatalf("no alarms and no frames must read [], got %s and %s", m["alarms"], m["frames"])
 	}
 	s.post(t, `{"action":"start"}`, nil)
 	code, body = s.do(t, req{path: "/metrics"})
