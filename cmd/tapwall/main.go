@@ -44,6 +44,8 @@ Usage:
   tapwall calibrate --from-points FILE         the same fit from recorded point pairs
   tapwall config --print-default print the default config with a comment on every key
   tapwall config --check F       validate a config file
+  tapwall status [--control ADDR] [--control-token T]   the running show's /status as JSON
+  tapwall promote [--control ADDR] [--control-token T]  promote the hot standby there to primary
   tapwall version                print the version
   tapwall help                   this text; "tapwall CMD -h" shows a command's flags
 
@@ -93,6 +95,10 @@ func (c *cli) main(args []string) int {
 		err = c.record(args)
 	case "calibrate":
 		err = c.calibrate(args)
+	case "status":
+		err = c.status(args)
+	case "promote":
+		err = c.promote(args)
 	case "version":
 		fmt.Fprintf(c.stdout, "tapwall %s (%s)\n", version, goVersion())
 	case "help", "-h", "--help":

@@ -50,6 +50,7 @@ type Status struct {
 	Lanes         []Lane           `json:"lanes"`          // every lane
 	Selected      int              `json:"selected"`       // the keyboard's selected lane (0-based)
 	Prompt        *Prompt          `json:"prompt"`         // a question waiting for confirmation, or null
+	AdjustStep    int32            `json:"adjust_step"`    // keyboard.adjust_step: the console's score ± buttons use it
 	Help          []string         `json:"help"`           // key help from the active keymap
 	Link          *Link            `json:"link"`           // the backend link, or null without backend
 	Journal       string           `json:"journal"`        // the journal being written, or its state
@@ -125,9 +126,15 @@ type Link struct {
 type Show interface {
 	// Status returns the show's state now (last_frame_age_ms computed at the call).
 	Status() Status
-	// Input applies one console input (an input-file line without "tick", already confirmed
-	// where it must be) at the next tick and returns that tick. A malformed line or an unknown
-	// action is an error wrapping ErrBadInput.
+	// Input applies one console input at the next tick and returns that tick. line is one JSON
+	// object, an input-file line without "tick" (e.g. {"action":"takeover","lane":2,"on":true,
+	// "source":"console"}): the server has checked that it is an object with "action" (or "kind"),
+	// has no "tick", removed "confirm" (destructive actions are confirmed before they get here)
+	// and set "source":"console". Besides the input-file actions the console sends next_game,
+	// quit, attract and names ({"action":"names","names":[...]}): the show decides which it takes.
+	// A malformed line or an unknown action is an error wrapping ErrBadInput (answered 400); an
+	// input the show refuses now (a standby) wraps ErrNotNow (409); when ctx ends first (the frame
+	// loop did not take it) it returns ctx's error (503).
 	Input(ctx context.Context, line []byte) (tick int64, err error)
 	// Metrics serves the show's Prometheus metrics.
 	Metrics() http.Handler
