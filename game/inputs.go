@@ -227,6 +227,7 @@ func ParseConsoleInput(b []byte, cfg *Config) (action string, in Input, err erro
 		if probe.Action == a {
 			var only struct {
 				Action string `json:"action"`
+				Source string `json:"source"`
 			}
 			if err := decodeStrict(b, &only); err != nil {
 				return "", in, fmt.Errorf("action %q takes no arguments: %v", a, err)

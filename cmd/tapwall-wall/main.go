@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"tapwall/cmd/internal/control"
 	"tapwall/cmd/internal/logs"
 	"tapwall/cmd/internal/runopts"
 	"tapwall/cmd/internal/showrun"
@@ -136,6 +137,18 @@ func run(args []string) int {
 			return fail(err)
 		}
 		defer stop()
+	}
+	if opt.Control != "" && calib == nil { // calibrate serves no control server
+		srv, err := control.New(control.Config{Addr: opt.Control, Token: opt.ControlToken, Show: runner, Log: log,
+			AllowedHosts: opt.AllowedHosts})
+		if err != nil {
+			return fail(err)
+		}
+		if err := srv.Start(ctx); err != nil {
+			return fail(err)
+		}
+		defer func() { cancel(); srv.Wait() }()
+		log.Info().Str("control", srv.Addr()).Msg("control server listening: the operator console is at http://" + srv.Addr() + "/")
 	}
 	runner.Start(ctx)
 	err = render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen)

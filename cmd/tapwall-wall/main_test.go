@@ -41,7 +41,7 @@ func screenshot(t *testing.T, cfgPath, inputs string, ticks int, window string) 
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "shot.png")
 	cmd := exec.Command(filepath.Join(binDir, "tapwall"), "run", "--config", cfgPath, "--inputs", inputs,
-		"--screenshot", out, "--exit-after-ticks", strconv.Itoa(ticks), "--window", window, "--journal-dir", t.TempDir(), "--touch=false")
+		"--screenshot", out, "--exit-after-ticks", strconv.Itoa(ticks), "--window", window, "--journal-dir", t.TempDir(), "--touch=false", "--control", "127.0.0.1:0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -146,7 +146,7 @@ func runWall(t *testing.T, cfgBody, script string, ticks int, extra ...string) (
 	os.WriteFile(in, []byte(script), 0o644)
 	shot, jdir := filepath.Join(dir, "shot.png"), filepath.Join(dir, "journals")
 	args := append([]string{"run", "--config", cfgPath, "--inputs", in, "--screenshot", shot, "--exit-after-ticks",
-		strconv.Itoa(ticks), "--window", "400x200", "--journal-dir", jdir, "--touch=false"}, extra...)
+		strconv.Itoa(ticks), "--window", "400x200", "--journal-dir", jdir, "--touch=false", "--control", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(filepath.Join(binDir, "tapwall"), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

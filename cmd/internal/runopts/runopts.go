@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tapwall/cmd/internal/control"
 	"tapwall/cmd/internal/logs"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	HUD            bool
 	Autoplay       bool
 	EvemuAt        int64
+	Control        string
+	ControlToken   string
+	AllowedHosts   []string
 	Backend        string
 	Wall           string
 	Token          string
@@ -77,6 +81,9 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	fs.BoolVar(&o.HUD, "hud", false, "start with the HUD and the key help in the corner strip (operator.on_wall = \"corner\"; F1 toggles it)")
 	fs.BoolVar(&o.Autoplay, "autoplay", false, "the built-in player plays every lane of every round (demos, soak tests; config [autoplay])")
 	fs.Int64Var(&o.EvemuAt, "evemu-at", -1, "start --evemu playback at this show tick (default: when the next round starts running)")
+	fs.StringVar(&o.Control, "control", control.DefaultAddr, "control server (status, metrics, operator console) on HOST:PORT; \"\" disables it; port 0 picks a free one")
+	fs.StringVar(&o.ControlToken, "control-token", "", "token the control server requires (Authorization: Bearer T); required off loopback")
+	hosts := fs.String("control-allowed-host", "", "extra host names (comma-separated) the control server answers to, e.g. the name the desk reaches this PC by")
 	fs.StringVar(&o.Calibrate, "calibrate", "", "calibrate the named frame: crosshairs to touch, then the fit is written to --config")
 	fs.StringVar(&o.LogFormat, "log-format", "json", "log format on stderr: json or console")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn, error")
@@ -85,6 +92,14 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	}
 	if *evemu != "" {
 		o.Evemu = strings.Split(*evemu, ",")
+	}
+	if *hosts != "" {
+		o.AllowedHosts = strings.Split(*hosts, ",")
+	}
+	if o.Control != "" && o.Calibrate == "" {
+		if err := control.CheckAddr(o.Control, o.ControlToken); err != nil {
+			return o, err
+		}
 	}
 	if o.Calibrate != "" && o.Config == "" {
 		return o, fmt.Errorf("--calibrate needs --config F: the fit is written into that file")
