@@ -135,11 +135,11 @@ func (a *App) Draw(screen *ebiten.Image) {
 		a.drawFrame(off, sc)
 		err := writePNG(off, path)
 		screen.DrawImage(off, nil)
-		a.opt.Driver.Drawn(a.opt.Clock(), 1, err)
+		a.opt.Driver.Drawn(now, 1, err)
 		return
 	}
 	a.drawFrame(screen, sc)
-	a.opt.Driver.Drawn(a.opt.Clock(), 1, nil)
+	a.opt.Driver.Drawn(now, 1, nil)
 }
 
 func writePNG(img *ebiten.Image, path string) error {
