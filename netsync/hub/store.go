@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"tapwall/netsync"
 	"time"
@@ -57,7 +58,7 @@ const (
 func OpenStore(path string) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("hub: store %s: %w (another scorehub using it?)", path, err)
+		return nil, openError(path, err)
 	}
 	s := &Store{db: db, path: path, seqs: map[string]uint64{}, totals: map[string]map[uint32]*roundTotal{},
 		epochs: map[string]uint64{}, started: map[string]map[uint32]bool{}}
@@ -149,18 +150,19 @@ func load(tx *bolt.Tx, event func(netsync.Event), epoch func(string, uint64), st
 func CheckFile(path string) error {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
 	if err != nil {
-		return fmt.Errorf("hub: store %s: %w (another scorehub using it?)", path, err)
+		return openError(path, err)
 	}
 	defer db.Close()
 	err = db.View(func(tx *bolt.Tx) error {
-		var errs []error
+		var errs []string
+		n := 0
 		for err := range tx.Check() {
-			if len(errs) < 5 {
-				errs = append(errs, err)
+			if n++; len(errs) < 3 {
+				errs = append(errs, err.Error())
 			}
 		}
-		if len(errs) > 0 {
-			return errors.Join(errs...)
+		if n > 0 {
+			return fmt.Errorf("bbolt's check found %d problem(s): %s", n, strings.Join(errs, "; "))
 		}
 		if tx.Bucket(eventsBucket) == nil {
 			return nil // a new, empty store
@@ -171,6 +173,14 @@ func CheckFile(path string) error {
 		return fmt.Errorf("hub: store %s is damaged: %w", path, err)
 	}
 	return nil
+}
+
+// openError explains a failed bolt.Open.
+func openError(path string, err error) error {
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("hub: store %s: %w: another scorehub is using it", path, err)
+	}
+	return fmt.Errorf("hub: store %s is damaged or not a store: %w", path, err)
 }
 
 func (s *Store) count(e netsync.Event) {
