@@ -221,6 +221,9 @@ func checkStore(db string) error {
 	lines := strings.Split(out.String(), "\n")
 	for _, l := range lines {
 		if msg, ok := strings.CutPrefix(l, "scorehub check-db: "); ok && ee.ExitCode() == 2 {
+			if strings.Contains(msg, "another scorehub") {
+				return errors.New(msg)
+			}
 			return fmt.Errorf("%s; %s", msg, fix)
 		}
 	}

@@ -271,3 +271,17 @@ func TestAllowedHostFlag(t *testing.T) {
 		t.Fatalf("a URL as --allowed-host: exit %d", code)
 	}
 }
+
+// TestStoreHeldByAnotherScorehub: a second scorehub on the same store exits 2 saying so.
+func TestStoreHeldByAnotherScorehub(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	p := startProcess(t, "--listen", freeAddr(t), "--db", db)
+	defer p.stop(t)
+	cmd := exec.Command(filepath.Join(binDir, "scorehub"), "--listen", freeAddr(t), "--db", db)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(stderr.String(), db) || !strings.Contains(stderr.String(), "another scorehub") {
+		t.Fatalf("second scorehub on one store: exit %d: %s", code, stderr.String())
+	}
+}
