@@ -518,7 +518,8 @@ func (h *Hub) writeWall(wc *wallConn) {
 			wc.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(wc.closeCode, closeText(wc.closeText)), deadline)
 			return
 		case <-h.ctx.Done():
-			return // closeAll sends the close frame
+			goingAway(wc.conn)
+			return
 		}
 	}
 }

@@ -377,12 +377,18 @@ func (h *Hub) closeAll() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "scorehub is stopping"),
-				time.Now().Add(closeGrace/10))
+			goingAway(c)
 			c.Close()
 		}()
 	}
 	wg.Wait()
+}
+
+// goingAway sends c a close frame 1001 "scorehub is stopping", waiting at most a tenth of
+// closeGrace (a peer that does not read gets none).
+func goingAway(c *websocket.Conn) {
+	c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "scorehub is stopping"),
+		time.Now().Add(closeGrace/10))
 }
 
 // track registers an open WebSocket so that Run's end closes it; false when the hub has stopped.

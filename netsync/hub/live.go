@@ -182,6 +182,7 @@ func (h *Hub) serveLive(w http.ResponseWriter, r *http.Request) {
 		case <-gone:
 			return
 		case <-h.ctx.Done():
+			goingAway(conn)
 			return
 		}
 	}

@@ -2,7 +2,10 @@ package hub
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"tapwall/netsync"
@@ -100,4 +103,43 @@ func TestGapSpammerThatNeverReadsCannotStopAcks(t *testing.T) {
 	}
 	defer st.Close()
 	checkTotals(t, st, "good", 1, seq)
+}
+
+// TestRunEndClosesEverythingAndLeaksNothing: when Run's context ends, every wall and page
+// connection is closed (with 1001 where the peer listens), a stuck peer included, and every
+// goroutine the hub started is gone.
+func TestRunEndClosesEverythingAndLeaksNothing(t *testing.T) {
+	before := runtime.NumGoroutine()
+	h := startHub(t, HubConfig{})
+	reading, _ := connectWall(t, h.url, "reading", netsync.Message{})
+	stuck, _ := connectWall(t, h.url, "stuck", netsync.Message{}) // never reads again
+	for r := uint32(1); r <= 2000; r++ {                          // gap errors pile up in its socket
+		stuck.WriteJSON(netsync.ScoreMessage(genEvent("stuck", r, 2)))
+	}
+	page, _, err := websocket.DefaultDialer.Dial(strings.Replace(h.url, "/ws", "/live", 1), http.Header{"Origin": {h.http}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Close()
+	waitFor(t, "the page connected", 5*time.Second, func() bool {
+		h.hub.mu.Lock()
+		defer h.hub.mu.Unlock()
+		return len(h.hub.pages) == 1
+	})
+	start := time.Now()
+	h.stop()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("stopping took %v", d)
+	}
+	if code := readClose(t, reading); code != websocket.CloseGoingAway {
+		t.Fatalf("a wall at stop: close %d, want 1001", code)
+	}
+	if code := readClose(t, page); code != websocket.CloseGoingAway {
+		t.Fatalf("a page at stop: close %d, want 1001", code)
+	}
+	reading.Close()
+	stuck.Close()
+	page.Close()
+	http.DefaultClient.CloseIdleConnections()
+	waitFor(t, "the hub's goroutines gone", 10*time.Second, func() bool { return runtime.NumGoroutine() <= before })
 }
