@@ -44,15 +44,17 @@ func newWallConn(wall string, epoch uint64, remote string, conn *websocket.Conn,
 
 // kick ends the connection. A soft kick lets the writer send what is queued, then final (if any)
 // and a close frame with code, within closeGrace; a hard one closes the socket at once (a peer
-// that does not read gets nothing more). Only the first kick counts.
-func (w *wallConn) kick(final *netsync.Message, code int, text string, hard bool) {
+// that does not read gets nothing more). Only the first kick counts: it reports whether it was.
+func (w *wallConn) kick(final *netsync.Message, code int, text string, hard bool) (first bool) {
 	w.once.Do(func() {
+		first = true
 		w.final, w.closeCode, w.closeText, w.hard = final, code, text, hard
 		close(w.kill)
 		if hard && w.conn != nil {
 			w.conn.Close()
 		}
 	})
+	return first
 }
 
 // refusal is why a connection is refused: an error message, then a close frame.
@@ -284,12 +286,14 @@ func (h *Hub) probe(wc *wallConn) bool {
 	return false
 }
 
-// fence ends a connection whose epoch is below the wall's: error fenced, close 1008.
+// fence ends a connection whose epoch is below the wall's: error fenced, close 1008; counted and
+// logged once per connection.
 func (h *Hub) fence(wc *wallConn, got, epoch uint64) {
 	msg := fmt.Sprintf("epoch %d is below wall %s's epoch %d: another machine is primary", got, wc.wall, epoch)
-	h.mErrors.WithLabelValues(netsync.CodeFenced).Inc()
-	h.logRefusal(wc.wall, netsync.CodeFenced, "connection fenced: "+msg)
-	wc.kick(&netsync.Message{Type: netsync.TypeError, Code: netsync.CodeFenced, Message: msg}, websocket.ClosePolicyViolation, "fenced", false)
+	if wc.kick(&netsync.Message{Type: netsync.TypeError, Code: netsync.CodeFenced, Message: msg}, websocket.ClosePolicyViolation, "fenced", false) {
+		h.mErrors.WithLabelValues(netsync.CodeFenced).Inc()
+		h.logRefusal(wc.wall, netsync.CodeFenced, "connection fenced: "+msg)
+	}
 }
 
 // send queues m for wc without blocking; a connection whose queue is full is dropped.
@@ -404,6 +408,10 @@ func (h *Hub) handle(wc *wallConn, typ int, b []byte) (stop bool) {
 	case netsync.TypeTimeReq:
 		h.send(wc, netsync.Message{Type: netsync.TypeTimeResp, T1: m.T1, T2: t2}) // T3 is stamped by the writer
 	case netsync.TypeStatus:
+		if hi := h.store.Epoch(wc.wall); wc.epoch < hi { // a fenced machine's picture is not the show's
+			h.fence(wc, wc.epoch, hi)
+			return true
+		}
 		if m.Status == nil {
 			h.sendError(wc, netsync.CodeBadJSON, `status message without "status"`)
 			return false

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -67,9 +68,21 @@ func TestFencingByEpoch(t *testing.T) {
 	if m := readMsg(t, promoted); m.Code != netsync.CodeFenced {
 		t.Fatalf("a score with a lower epoch: %+v", m)
 	}
+	// A fenced connection is counted once, whatever it sends before it is gone.
+	fencedOnce := newWallConn("stage", 1, "old", nil, 16)
+	for i := 0; i < 3; i++ {
+		st := netsync.Message{Type: netsync.TypeStatus, Status: &netsync.WallStatus{Role: "primary", Round: 9, Phase: "running"}}
+		b, _ := json.Marshal(st)
+		if !h.hub.handle(fencedOnce, websocket.TextMessage, b) {
+			t.Fatal("a status from a fenced connection was taken")
+		}
+	}
+	if ws := h.hub.Walls(); ws.Walls[0].Status != nil && ws.Walls[0].Status.Round == 9 {
+		t.Fatal("a fenced machine's status was kept")
+	}
 	checkTotals(t, h.store, "stage", 1, 2)
-	if !metric(t, h.http, `scorehub_errors_total{code="fenced"} 3`) {
-		t.Fatal(`scorehub_errors_total{code="fenced"} is not 3`)
+	if !metric(t, h.http, `scorehub_errors_total{code="fenced"} 4`) {
+		t.Fatal(`scorehub_errors_total{code="fenced"} is not 4`)
 	}
 	// After a restart the backend still knows epoch 2.
 	h.stop()
