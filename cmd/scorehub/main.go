@@ -60,8 +60,10 @@ func main() {
 // hostList is the repeatable --allowed-host flag; each value may be a comma list.
 type hostList []string
 
+// String returns the hosts as a comma list.
 func (l *hostList) String() string { return strings.Join(*l, ",") }
 
+// Set adds one --allowed-host value (a host or a comma list of them).
 func (l *hostList) Set(v string) error {
 	for _, h := range strings.Split(v, ",") {
 		h = strings.TrimSpace(h)
@@ -263,6 +265,7 @@ func openStore(db string) (s *hub.Store, err error) {
 // limitedBuffer keeps the first 64 KiB written to it (a crash's stack trace can be long).
 type limitedBuffer struct{ bytes.Buffer }
 
+// Write keeps what fits and reports everything written.
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if room := 64<<10 - b.Len(); room > 0 {
 		b.Buffer.Write(p[:min(len(p), room)])
