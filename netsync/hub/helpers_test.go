@@ -2,9 +2,12 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"tapwall/netsync"
 	"testing"
@@ -30,22 +33,30 @@ func startHub(t testing.TB, cfg HubConfig) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveHub(t, st, cfg)
+}
+
+// serveHub serves a hub over st on a loopback listener until the test ends (or stop).
+func serveHub(t testing.TB, st *Store, cfg HubConfig) *testHub {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Log.GetLevel() == zerolog.TraceLevel {
-		cfg.Log = zerolog.Nop()
-	}
 	h := NewHub(st, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := &http.Server{Handler: h.Handler()}
+	srv := h.Server()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); h.Run(ctx) }()
 	go func() { defer wg.Done(); srv.Serve(ln) }()
 	th := &testHub{hub: h, store: st, url: "ws://" + ln.Addr().String() + "/ws", http: "http://" + ln.Addr().String()}
+	stopped := false
 	th.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		srv.Close()
 		wg.Wait()
@@ -144,5 +155,37 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// startHubAt is startHub over the store file db.
+func startHubAt(t testing.TB, db string, cfg HubConfig) *testHub {
+	t.Helper()
+	st, err := OpenStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveHub(t, st, cfg)
+}
+
+func zerologTo(w io.Writer) zerolog.Logger { return zerolog.New(w) }
+
+func mustReq(t testing.TB, method, url, body string, hdr map[string]string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	return req
+}
+
+func decodeJSON(t testing.TB, resp *http.Response, v any) {
+	t.Helper()
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }

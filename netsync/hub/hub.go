@@ -2,51 +2,96 @@ package hub
 
 import (
 	"context"
-	"crypto/subtle"
-	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net/http"
-	"net/url"
 	"sync"
+	"sync/atomic"
 	"tapwall/netsync"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
 
-//go:embed page.html
-var pageHTML []byte
+// Defaults and limits. A connection that breaks one is dropped or refused, never waited on.
+const (
+	// DefaultSendBuffer is how many messages a wall connection may have unwritten: a healthy wall
+	// reads an ack within milliseconds, so one this far behind is dead or stalled; it is dropped
+	// and reconnects, resending what is unacknowledged.
+	DefaultSendBuffer = 256
+	// ProbeWait is how long a wall's open connection has to answer a ping when a second hello of
+	// the same wall at the same epoch arrives: answered, the newcomer is refused (wall_in_use).
+	ProbeWait = 2 * time.Second
+	// HelloWait is how long a new connection has to send its hello.
+	HelloWait = 10 * time.Second
+	// DefaultReadTimeout bounds reading one HTTP request, body included: a stalled POST is closed.
+	DefaultReadTimeout = 10 * time.Second
+	// DefaultReadHeaderTimeout bounds reading a request's headers.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	// DefaultWriteTimeout bounds writing one HTTP response (WebSockets set their own deadlines).
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultIdleTimeout closes a keep-alive connection idle this long.
+	DefaultIdleTimeout = 60 * time.Second
+	// MaxPages is how many live pages (/live: the totals page, overlays, director) may be open.
+	MaxPages = 256
+	// pageReadLimit is the most a page may send in one message (pages send nothing).
+	pageReadLimit = 1024
+	// closeGrace bounds the last writes (queued messages, the final error, the close frame) to a
+	// connection being closed.
+	closeGrace = time.Second
+	// pushInterval is the shortest time between two pushes to the live pages.
+	pushInterval = 100 * time.Millisecond
+	// stallAfter is how long a store commit may take before /healthz reports the hub stalled.
+	stallAfter = 10 * time.Second
+	// inQueue is how many received events may wait for the committer.
+	inQueue = 8192
+	// maxBatch is the most events one commit takes.
+	maxBatch = 4096
+)
+
+// Errors of the hub's commands (SendStart, SendAbort, ResetEpoch); the HTTP API maps them to its
+// status codes and error codes.
+var (
+	// ErrBadRequest is wrapped by errors about a malformed command.
+	ErrBadRequest = errors.New("hub: bad request")
+	// ErrUnknownGame is returned for a start naming a game the walls do not have.
+	ErrUnknownGame = errors.New("hub: unknown game")
+	// ErrNotConnected is returned for a command to a wall that is not connected.
+	ErrNotConnected = errors.New("hub: wall not connected")
+	// ErrRoundUsed is returned for a start whose round number the wall has used already.
+	ErrRoundUsed = errors.New("hub: round number already used")
+	// ErrRoundRunning is returned for a start while the wall reports a running round, unless
+	// the start has Replace set.
+	ErrRoundRunning = errors.New("hub: the wall is running a round")
+	// ErrWallInUse is returned by ResetEpoch while a connection of the wall is open.
+	ErrWallInUse = errors.New("hub: the wall is connected")
+)
 
 // HubConfig configures a Hub.
 type HubConfig struct {
-	// Token, if set, is required in every wall's hello and on POST /api/start.
+	// Token, if set, is required in every wall's hello and on every state-changing API request.
 	Token string
-	Log   zerolog.Logger
-	// Now is the show clock in microseconds; nil: Unix time.
+	// Log receives the hub's structured log.
+	Log zerolog.Logger
+	// Now is the show clock in microseconds; nil: Unix time at NewHub plus the monotonic time
+	// since, so a step of the system clock (NTP) never moves the show clock.
 	Now func() int64
+	// Hosts are the Host header values requests may carry ("name" matches any port,
+	// "name:port" that port only); anything else is refused (DNS rebinding). nil: localhost,
+	// 127.0.0.1 and ::1, any port. The scorehub command lists its listen address and --allowed-host.
+	Hosts []string
+	// PingPeriod is how often the hub pings each WebSocket; 0: netsync.PingPeriod.
+	PingPeriod time.Duration
+	// PongWait is how long a silent WebSocket is kept; 0: netsync.PongWait.
+	PongWait time.Duration
+	// ReadTimeout bounds reading one HTTP request (Server); 0: DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// SendBuffer is how many messages a wall connection may have unwritten; 0: DefaultSendBuffer.
+	SendBuffer int
 }
-
-type wallConn struct {
-	wall string
-	conn *websocket.Conn
-	out  chan netsync.Message
-	done chan struct{}
-	once sync.Once
-}
-
-func (w *wallConn) send(m netsync.Message) {
-	select {
-	case w.out <- m:
-	case <-w.done:
-	}
-}
-
-func (w *wallConn) stop() { w.once.Do(func() { close(w.done) }) }
 
 type commitReq struct {
 	ev netsync.Event
@@ -55,51 +100,121 @@ type commitReq struct {
 
 // Hub is the reference scoring backend behind scorehub: it accepts walls over WebSocket, commits
 // their events to the Store in group commits and acknowledges only what is committed, drops
-// duplicates, refuses gaps, relays show commands, and serves totals, health, metrics and a live
-// page. Run its committer with Run and serve Handler. Safe for concurrent use.
+// duplicates, refuses gaps and conflicts, fences walls by epoch, relays show commands, keeps each
+// wall's latest status, and serves totals, walls, health, metrics, the live page, the broadcast
+// overlay and the director's page.
+//
+// Run its committer with Run and serve Handler (or Server). Nothing in the hub waits on one
+// connection: a connection that cannot keep up is dropped. Safe for concurrent use.
 type Hub struct {
-	cfg   HubConfig
-	store *Store
-	in    chan commitReq
+	cfg    HubConfig
+	store  *Store
+	in     chan commitReq
+	ctx    context.Context // ends when Run ends
+	cancel context.CancelFunc
+	dirty  chan struct{} // something the pages show changed
+	admit  keyedMutex    // one admission (or epoch reset) per wall at a time
+	start  sync.Mutex    // one start numbered at a time
+	errLog logLimiter
+
 	mu    sync.Mutex
 	walls map[string]*wallConn
-	pages map[*websocket.Conn]chan []byte
-	reg   *prometheus.Registry
+	info  map[string]*wallInfo
+	pages map[*pageConn]struct{}
+	conns map[*websocket.Conn]struct{} // every open WebSocket: closed when Run ends
 
-	mEvents, mDups, mGaps prometheus.Counter
-	mErrors               *prometheus.CounterVec
-	mConns                prometheus.Gauge
-	mCommit               prometheus.Histogram
+	busySince atomic.Int64 // UnixNano when the running commit began, 0 when none runs
+
+	reg                             *prometheus.Registry
+	mEvents, mDups, mGaps, mConflic prometheus.Counter
+	mErrors                         *prometheus.CounterVec
+	mDropped                        *prometheus.CounterVec
+	mConns, mPages                  prometheus.Gauge
+	mCommit                         prometheus.Histogram
+}
+
+// wallInfo is what the hub knows of a wall beyond its store: its latest status and link.
+type wallInfo struct {
+	status      *netsync.WallStatus
+	statusAt    time.Time
+	lastEvent   time.Time
+	reported    map[uint32]bool // the rounds the wall's last hello asked about
+	reportedMax uint32
+	remote      string
 }
 
 // NewHub returns a hub over store.
 func NewHub(store *Store, cfg HubConfig) *Hub {
 	if cfg.Now == nil {
-		cfg.Now = func() int64 { return time.Now().UnixMicro() }
+		start := time.Now()
+		cfg.Now = monotonicClock(func() time.Time { return start }, func() time.Duration { return time.Since(start) })
 	}
-	h := &Hub{cfg: cfg, store: store, in: make(chan commitReq, 8192), walls: map[string]*wallConn{},
-		pages: map[*websocket.Conn]chan []byte{}, reg: prometheus.NewRegistry()}
+	if cfg.PingPeriod <= 0 {
+		cfg.PingPeriod = netsync.PingPeriod
+	}
+	if cfg.PongWait <= 0 {
+		cfg.PongWait = netsync.PongWait
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.SendBuffer <= 0 {
+		cfg.SendBuffer = DefaultSendBuffer
+	}
+	if cfg.Hosts == nil {
+		cfg.Hosts = []string{"localhost", "127.0.0.1", "::1"}
+	}
+	h := &Hub{cfg: cfg, store: store, in: make(chan commitReq, inQueue), dirty: make(chan struct{}, 1),
+		walls: map[string]*wallConn{}, info: map[string]*wallInfo{}, pages: map[*pageConn]struct{}{},
+		conns: map[*websocket.Conn]struct{}{}, reg: prometheus.NewRegistry()}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.mEvents = prometheus.NewCounter(prometheus.CounterOpts{Name: "scorehub_events_stored_total", Help: "Score events committed."})
-	h.mDups = prometheus.NewCounter(prometheus.CounterOpts{Name: "scorehub_events_duplicate_total", Help: "Score events received again and dropped."})
+	h.mDups = prometheus.NewCounter(prometheus.CounterOpts{Name: "scorehub_events_duplicate_total", Help: "Score events received again (same content) and dropped."})
 	h.mGaps = prometheus.NewCounter(prometheus.CounterOpts{Name: "scorehub_events_gap_total", Help: "Score events refused for a gap in seq."})
-	h.mErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scorehub_errors_total", Help: "Error messages sent, by code."}, []string{"code"})
+	h.mConflic = prometheus.NewCounter(prometheus.CounterOpts{Name: "scorehub_events_conflict_total", Help: "Score events refused: their key is stored with different content."})
+	h.mErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scorehub_errors_total", Help: "Errors sent to walls and refused API requests, by code."}, []string{"code"})
+	h.mDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scorehub_connections_dropped_total", Help: "Connections the hub closed, by reason."}, []string{"reason"})
 	h.mConns = prometheus.NewGauge(prometheus.GaugeOpts{Name: "scorehub_walls_connected", Help: "Walls connected now."})
+	h.mPages = prometheus.NewGauge(prometheus.GaugeOpts{Name: "scorehub_pages_connected", Help: "Live pages (totals, overlay, director) connected now."})
 	h.mCommit = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "scorehub_commit_seconds", Help: "Time to commit a batch (fsync included).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)})
-	h.reg.MustRegister(h.mEvents, h.mDups, h.mGaps, h.mErrors, h.mConns, h.mCommit)
+	h.reg.MustRegister(h.mEvents, h.mDups, h.mGaps, h.mConflic, h.mErrors, h.mDropped, h.mConns, h.mPages, h.mCommit)
 	return h
 }
 
-// Run commits received events in batches until ctx is cancelled. It blocks.
+// monotonicClock returns a show clock in microseconds: the wall clock read once, plus the
+// monotonic time elapsed since, so a later step of the system clock does not move it.
+func monotonicClock(wallAtStart func() time.Time, elapsed func() time.Duration) func() int64 {
+	base := wallAtStart().UnixMicro()
+	return func() int64 { return base + elapsed().Microseconds() }
+}
+
+// Now returns the hub's show clock in microseconds.
+func (h *Hub) Now() int64 { return h.cfg.Now() }
+
+// Run commits received events in batches and pushes updates to the live pages until ctx is
+// cancelled; then it closes every connection and returns. It blocks. It never waits on a
+// connection: acks and errors are queued without blocking, and a connection whose queue is full
+// is dropped.
 func (h *Hub) Run(ctx context.Context) {
-	batch := make([]commitReq, 0, 4096)
-	evs := make([]netsync.Event, 0, 4096)
+	stop := context.AfterFunc(ctx, h.cancel)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); h.pushLoop() }()
+	defer func() {
+		h.cancel()
+		h.closeAll()
+		wg.Wait()
+	}()
+	batch := make([]commitReq, 0, maxBatch)
+	sc := newScratch()
 	for {
 		batch = batch[:0]
 		select {
 		case r := <-h.in:
 			batch = append(batch, r)
-		case <-ctx.Done():
+		case <-h.ctx.Done():
 			return
 		}
 	drain:
@@ -111,384 +226,273 @@ func (h *Hub) Run(ctx context.Context) {
 				break drain
 			}
 		}
-		evs = evs[:0]
-		for _, r := range batch {
-			evs = append(evs, r.ev)
+		h.commit(batch, sc)
+	}
+}
+
+// scratch is the committer's reusable bookkeeping for one batch.
+type scratch struct {
+	evs      []netsync.Event
+	keep     []int
+	epochs   map[string]uint64
+	fenced   map[*wallConn]bool
+	acks     map[connRound]bool // true: ack; false: a conflict in the batch, no ack
+	gaps     map[connRound]bool // a gap error was sent
+	conflict map[connRound]bool // a conflict error was sent
+	failed   map[*wallConn]bool
+	stored   map[string]bool
+}
+
+type connRound struct {
+	wc    *wallConn
+	round uint32
+}
+
+func newScratch() *scratch {
+	return &scratch{evs: make([]netsync.Event, 0, maxBatch), keep: make([]int, 0, maxBatch), epochs: map[string]uint64{},
+		fenced: map[*wallConn]bool{}, acks: map[connRound]bool{}, gaps: map[connRound]bool{}, conflict: map[connRound]bool{},
+		failed: map[*wallConn]bool{}, stored: map[string]bool{}}
+}
+
+// commit stores one batch and answers it: one cumulative ack per connection and round, at most
+// one gap and one conflict error per connection and round.
+func (h *Hub) commit(batch []commitReq, sc *scratch) {
+	sc.evs, sc.keep = sc.evs[:0], sc.keep[:0]
+	clear(sc.epochs)
+	clear(sc.fenced)
+	clear(sc.acks)
+	clear(sc.gaps)
+	clear(sc.conflict)
+	clear(sc.failed)
+	clear(sc.stored)
+	for i, r := range batch { // a connection fenced since it sent this stores nothing more
+		hi, ok := sc.epochs[r.ev.Wall]
+		if !ok {
+			hi = h.store.Epoch(r.ev.Wall)
+			sc.epochs[r.ev.Wall] = hi
 		}
-		t0 := time.Now()
-		res, err := h.store.Commit(evs)
-		h.mCommit.Observe(time.Since(t0).Seconds())
-		if err != nil {
-			h.cfg.Log.Error().Err(err).Int("events", len(evs)).Msg("commit failed; walls will resend")
-			for _, r := range batch {
-				h.sendError(r.wc, netsync.CodeStore, "the backend could not store the event; resend")
-			}
+		if r.wc.epoch < hi {
+			sc.fenced[r.wc] = true
 			continue
 		}
-		type key struct {
-			wc    *wallConn
-			round uint32
+		sc.evs = append(sc.evs, r.ev)
+		sc.keep = append(sc.keep, i)
+	}
+	for wc := range sc.fenced {
+		h.fence(wc, wc.epoch, sc.epochs[wc.wall])
+	}
+	if len(sc.evs) == 0 {
+		return
+	}
+	t0 := time.Now()
+	h.busySince.Store(t0.UnixNano())
+	res, err := h.store.Commit(sc.evs)
+	h.busySince.Store(0)
+	h.mCommit.Observe(time.Since(t0).Seconds())
+	if err != nil {
+		h.cfg.Log.Error().Err(err).Int("events", len(sc.evs)).Msg("commit failed; the walls will resend")
+		for _, i := range sc.keep {
+			if wc := batch[i].wc; !sc.failed[wc] {
+				sc.failed[wc] = true
+				h.sendError(wc, netsync.CodeStore, "the backend could not store the event; resend")
+			}
 		}
-		acks := map[key]bool{}
-		for i, r := range batch {
-			switch res[i] {
-			case Stored:
+		return
+	}
+	for j, out := range res {
+		r := batch[sc.keep[j]]
+		k := connRound{r.wc, r.ev.Round}
+		switch out {
+		case Stored, Duplicate:
+			if out == Stored {
 				h.mEvents.Inc()
-				acks[key{r.wc, r.ev.Round}] = true
-			case Duplicate:
+				sc.stored[r.ev.Wall] = true
+			} else {
 				h.mDups.Inc()
-				acks[key{r.wc, r.ev.Round}] = true
-			case Gap:
-				h.mGaps.Inc()
+			}
+			if _, seen := sc.acks[k]; !seen {
+				sc.acks[k] = true
+			}
+		case Gap:
+			h.mGaps.Inc()
+			if !sc.gaps[k] {
+				sc.gaps[k] = true
 				h.sendError(r.wc, netsync.CodeGap, fmt.Sprintf("round %d: got seq %d, expected %d; resend from your first unacknowledged event",
 					r.ev.Round, r.ev.Seq, h.store.StoredSeq(r.ev.Wall, r.ev.Round)+1))
 			}
+		case Conflict:
+			h.mConflic.Inc()
+			sc.acks[k] = false
+			if !sc.conflict[k] {
+				sc.conflict[k] = true
+				h.sendError(r.wc, netsync.CodeConflict, fmt.Sprintf("round %d seq %d: the backend holds a different event under this key; not stored", r.ev.Round, r.ev.Seq))
+			}
 		}
-		for k := range acks { // cumulative: the highest seq committed, which is all before it too
-			k.wc.send(netsync.Message{Type: netsync.TypeAck, Wall: k.wc.wall, Round: k.round, Seq: h.store.StoredSeq(k.wc.wall, k.round)})
+	}
+	for k, ok := range sc.acks { // cumulative: the highest seq committed, which is all before it too
+		if ok {
+			h.send(k.wc, netsync.Message{Type: netsync.TypeAck, Wall: k.wc.wall, Round: k.round, Seq: h.store.StoredSeq(k.wc.wall, k.round)})
 		}
-		h.pushTotals()
+	}
+	if len(sc.stored) > 0 {
+		now := time.Now()
+		h.mu.Lock()
+		for w := range sc.stored {
+			h.infoOf(w).lastEvent = now
+		}
+		h.mu.Unlock()
+		h.markDirty()
 	}
 }
 
-func (h *Hub) sendError(wc *wallConn, code, msg string) {
-	h.mErrors.WithLabelValues(code).Inc()
-	wc.send(netsync.Message{Type: netsync.TypeError, Code: code, Message: msg})
+// infoOf returns wall's info, creating it. h.mu must be held.
+func (h *Hub) infoOf(wall string) *wallInfo {
+	in := h.info[wall]
+	if in == nil {
+		in = &wallInfo{}
+		h.info[wall] = in
+	}
+	return in
 }
 
-// Handler serves /ws (walls), /api/totals, /api/start, /healthz, /metrics, /live and / (the page).
-func (h *Hub) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/ws", h.serveWall)
-	mux.HandleFunc("/live", h.serveLive)
-	mux.HandleFunc("GET /api/totals", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(h.store.Totals())
-	})
-	mux.HandleFunc("POST /api/start", h.serveStart)
-	mux.HandleFunc("POST /api/abort", h.serveAbort)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(pageHTML)
-	})
-	return mux
+// markDirty tells the page pusher that something the pages show changed.
+func (h *Hub) markDirty() {
+	select {
+	case h.dirty <- struct{}{}:
+	default:
+	}
 }
 
-// hardReadLimit is where gorilla itself cuts a message off.
-const hardReadLimit = 4 * netsync.MaxMessage
-
-var wallUpgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096}
-
-func (h *Hub) closeWith(conn *websocket.Conn, code int, text string) {
-	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
-	conn.Close()
-}
-
-func (h *Hub) serveWall(w http.ResponseWriter, r *http.Request) {
-	conn, err := wallUpgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered
-	}
-	// gorilla closes at its read limit without a word; a message between MaxMessage and this hard
-	// limit gets the protocol's too_big error first.
-	conn.SetReadLimit(hardReadLimit)
-	log := h.cfg.Log.With().Str("remote", r.RemoteAddr).Logger()
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, b, err := conn.ReadMessage()
-	if err != nil {
-		conn.Close()
-		return
-	}
-	hello, err := netsync.Decode(b)
-	fail := func(code string, close int, msg string) {
-		h.mErrors.WithLabelValues(code).Inc()
-		conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
-		conn.WriteJSON(netsync.Message{Type: netsync.TypeError, Code: code, Message: msg})
-		h.closeWith(conn, close, msg)
-	}
-	switch {
-	case err != nil || hello.Type != netsync.TypeHello:
-		fail(netsync.CodeNeedHello, websocket.CloseProtocolError, "the first message must be a hello")
-		return
-	case hello.Version != netsync.ProtocolVersion:
-		fail(netsync.CodeBadVersion, websocket.CloseProtocolError, fmt.Sprintf("protocol version %d; this backend speaks %d", hello.Version, netsync.ProtocolVersion))
-		return
-	case h.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(hello.Token), []byte(h.cfg.Token)) != 1:
-		log.Warn().Str("wall", hello.Wall).Msg("wall refused: wrong token")
-		fail(netsync.CodeBadToken, websocket.ClosePolicyViolation, "wrong token")
-		return
-	case hello.Wall == "":
-		fail(netsync.CodeNeedHello, websocket.CloseProtocolError, "hello without a wall id")
-		return
-	}
-	wc := &wallConn{wall: hello.Wall, conn: conn, out: make(chan netsync.Message, 1024), done: make(chan struct{})}
-	conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
-	if err := conn.WriteJSON(netsync.Message{Type: netsync.TypeWelcome, Version: netsync.ProtocolVersion, Acked: h.store.Acked(hello.Wall)}); err != nil {
-		conn.Close()
-		return
-	}
+// closeAll closes every WebSocket (walls and pages) with 1001 "going away", without waiting on
+// any of them for more than closeGrace.
+func (h *Hub) closeAll() {
 	h.mu.Lock()
-	if old := h.walls[hello.Wall]; old != nil {
-		old.stop() // a wall reconnecting replaces its old connection
-		old.conn.Close()
-	}
-	h.walls[hello.Wall] = wc
-	h.mu.Unlock()
-	h.mConns.Inc()
-	log = log.With().Str("wall", hello.Wall).Logger()
-	log.Info().Msg("wall connected")
-	writerDone := make(chan struct{})
-	go h.writeWall(wc, writerDone)
-	if h.readWall(wc, log) { // let the writer send the too_big error and close
-		select {
-		case <-writerDone:
-		case <-time.After(netsync.WriteWait):
-		}
-	}
-	wc.stop()
-	<-writerDone
-	conn.Close()
-	h.mu.Lock()
-	if h.walls[hello.Wall] == wc {
-		delete(h.walls, hello.Wall)
+	conns := make([]*websocket.Conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
 	}
 	h.mu.Unlock()
-	h.mConns.Dec()
-	log.Info().Msg("wall disconnected")
-}
-
-// readWall is a wall connection's only reader. It reports whether it stopped on a message too big.
-func (h *Hub) readWall(wc *wallConn, log zerolog.Logger) (tooBig bool) {
-	conn := wc.conn
-	conn.SetReadDeadline(time.Now().Add(netsync.PongWait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(netsync.PongWait)) })
-	conn.SetPingHandler(func(data string) error {
-		conn.SetReadDeadline(time.Now().Add(netsync.PongWait))
-		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(netsync.WriteWait))
-	})
-	for {
-		_, b, err := conn.ReadMessage()
-		if err == nil && len(b) > netsync.MaxMessage {
-			err = websocket.ErrReadLimit
-		}
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				log.Warn().Int("bytes", len(b)).Msg("message over the size limit; connection closed")
-				h.sendError(wc, netsync.CodeTooBig, fmt.Sprintf("message over %d bytes", netsync.MaxMessage))
-				return true
-			}
-			return false
-		}
-		t2 := h.cfg.Now()
-		conn.SetReadDeadline(time.Now().Add(netsync.PongWait))
-		m, err := netsync.Decode(b)
-		if err != nil {
-			h.sendError(wc, netsync.CodeBadJSON, err.Error())
-			continue
-		}
-		switch m.Type {
-		case netsync.TypeScore:
-			ev, err := netsync.EventOf(&m)
-			if err == nil && ev.Wall != wc.wall {
-				err = fmt.Errorf("score for wall %q on the connection of wall %q", ev.Wall, wc.wall)
-			}
-			if err != nil {
-				h.sendError(wc, netsync.CodeBadEvent, err.Error())
-				continue
-			}
-			select {
-			case h.in <- commitReq{ev: ev, wc: wc}:
-			case <-wc.done:
-				return false
-			}
-		case netsync.TypeTimeReq:
-			wc.send(netsync.Message{Type: netsync.TypeTimeResp, T1: m.T1, T2: t2}) // T3 is stamped by the writer
-		default:
-			h.sendError(wc, netsync.CodeBadJSON, fmt.Sprintf("unexpected message type %q", m.Type))
-		}
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			goingAway(c)
+			c.Close()
+		}()
 	}
+	wg.Wait()
 }
 
-// writeWall is a wall connection's only writer: acks, errors, time responses, commands and pings.
-func (h *Hub) writeWall(wc *wallConn, done chan<- struct{}) {
-	defer close(done)
-	ping := time.NewTicker(netsync.PingPeriod)
-	defer ping.Stop()
-	for {
-		select {
-		case m := <-wc.out:
-			if m.Type == netsync.TypeTimeResp {
-				m.T3 = h.cfg.Now()
-			}
-			wc.conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
-			if err := wc.conn.WriteJSON(m); err != nil {
-				wc.conn.Close()
-				return
-			}
-			if m.Type == netsync.TypeError && m.Code == netsync.CodeTooBig {
-				h.closeWith(wc.conn, websocket.CloseMessageTooBig, "message too big")
-				return
-			}
-		case <-ping.C:
-			if err := wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(netsync.WriteWait)); err != nil {
-				wc.conn.Close()
-				return
-			}
-		case <-wc.done:
-			return
-		}
-	}
+// goingAway sends c a close frame 1001 "scorehub is stopping", waiting at most a tenth of
+// closeGrace (a peer that does not read gets none).
+func goingAway(c *websocket.Conn) {
+	c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "scorehub is stopping"),
+		time.Now().Add(closeGrace/10))
 }
 
-// StartRequest is the body of POST /api/start.
-type StartRequest struct {
-	Wall  string `json:"wall"`
-	Round uint32 `json:"round"` // 0: the next after the highest stored
-	Game  string `json:"game"`
-	Seed  uint64 `json:"seed"`
-	AtUS  int64  `json:"at_us"` // show time of the round's tick 0
-}
-
-// SendStart relays a start command to a connected wall and returns the round number sent.
-func (h *Hub) SendStart(req StartRequest) (uint32, error) {
+// track registers an open WebSocket so that Run's end closes it; false when the hub has stopped.
+func (h *Hub) track(c *websocket.Conn) bool {
 	h.mu.Lock()
-	wc := h.walls[req.Wall]
-	h.mu.Unlock()
-	if wc == nil {
-		return 0, fmt.Errorf("wall %q is not connected", req.Wall)
-	}
-	if req.Round == 0 {
-		req.Round = h.store.MaxRound(req.Wall) + 1
-	}
-	wc.send(netsync.Message{Type: netsync.TypeStart, Round: req.Round, Game: req.Game, Seed: req.Seed, AtUS: req.AtUS})
-	h.cfg.Log.Info().Str("wall", req.Wall).Uint32("round", req.Round).Str("game", req.Game).Int64("at_us", req.AtUS).Msg("start command sent")
-	return req.Round, nil
-}
-
-// authorized checks the bearer token of an API request, answering 401 when it is wrong.
-func (h *Hub) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if h.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+h.cfg.Token)) != 1 {
-		http.Error(w, "wrong token", http.StatusUnauthorized)
+	defer h.mu.Unlock()
+	if h.ctx.Err() != nil {
 		return false
 	}
+	h.conns[c] = struct{}{}
 	return true
 }
 
-// SendAbort relays an abort of round to a connected wall.
-func (h *Hub) SendAbort(wall string, round uint32) error {
+func (h *Hub) untrack(c *websocket.Conn) {
 	h.mu.Lock()
-	wc := h.walls[wall]
+	delete(h.conns, c)
 	h.mu.Unlock()
-	if wc == nil {
-		return fmt.Errorf("wall %q is not connected", wall)
-	}
-	wc.send(netsync.Message{Type: netsync.TypeAbort, Round: round})
-	h.cfg.Log.Warn().Str("wall", wall).Uint32("round", round).Msg("abort command sent")
-	return nil
+	c.Close()
 }
 
-func (h *Hub) serveAbort(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(w, r) {
-		return
-	}
-	var req struct {
-		Wall  string `json:"wall"`
-		Round uint32 `json:"round"`
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, netsync.MaxMessage)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Wall == "" || req.Round == 0 {
-		http.Error(w, "want {\"wall\",\"round\"}", http.StatusBadRequest)
-		return
-	}
-	if err := h.SendAbort(req.Wall, req.Round); err != nil {
-		http.Error(w, err.Error(), http.StatusConflict)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(req)
+// Server returns an http.Server for Handler with the hub's timeouts: every request's headers and
+// body must arrive within ReadTimeout, so a stalled POST is closed; WebSockets set their own
+// deadlines once upgraded.
+func (h *Hub) Server() *http.Server {
+	return &http.Server{Handler: h.Handler(), ReadTimeout: h.cfg.ReadTimeout,
+		ReadHeaderTimeout: min(DefaultReadHeaderTimeout, h.cfg.ReadTimeout), WriteTimeout: DefaultWriteTimeout,
+		IdleTimeout: DefaultIdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: stdlog.New(h.cfg.Log.With().Str("from", "http").Logger(), "", 0)}
 }
 
-func (h *Hub) serveStart(w http.ResponseWriter, r *http.Request) {
-	if !h.authorized(w, r) {
-		return
-	}
-	var req StartRequest
-	r.Body = http.MaxBytesReader(w, r.Body, netsync.MaxMessage)
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Wall == "" || req.Game == "" {
-		http.Error(w, "want {\"wall\",\"round\",\"game\",\"seed\",\"at_us\"}", http.StatusBadRequest)
-		return
-	}
-	round, err := h.SendStart(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusConflict)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"wall": req.Wall, "round": round, "at_us": req.AtUS})
+// logLimiter lets through at most one log line a second per key, counting what it holds back.
+type logLimiter struct {
+	mu   sync.Mutex
+	last map[string]*limited
 }
 
-// pageUpgrader accepts the live page only from the page's own origin.
-var pageUpgrader = websocket.Upgrader{CheckOrigin: func(r *http.Request) bool {
-	u, err := url.Parse(r.Header.Get("Origin"))
-	return err == nil && u.Host == r.Host
-}}
+type limited struct {
+	at         time.Time
+	suppressed int
+}
 
-func (h *Hub) serveLive(w http.ResponseWriter, r *http.Request) {
-	conn, err := pageUpgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
+// allow reports whether a line for key may be logged now, and how many were held back before it.
+func (l *logLimiter) allow(key string, now time.Time) (ok bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil || len(l.last) > 4096 {
+		l.last = map[string]*limited{}
 	}
-	ch := make(chan []byte, 1)
-	h.mu.Lock()
-	h.pages[conn] = ch
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.pages, conn)
-		h.mu.Unlock()
-		conn.Close()
-	}()
-	gone := make(chan struct{})
-	go func() { // the page's only reader: it notices the page going away
-		defer close(gone)
-		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
-				return
-			}
+	e := l.last[key]
+	if e == nil {
+		l.last[key] = &limited{at: now}
+		return true, 0
+	}
+	if now.Sub(e.at) < time.Second {
+		e.suppressed++
+		return false, 0
+	}
+	s := e.suppressed
+	e.at, e.suppressed = now, 0
+	return true, s
+}
+
+// logRefusal logs an error sent or a request refused, rate-limited per who and code.
+func (h *Hub) logRefusal(who, code, msg string) {
+	if ok, suppressed := h.errLog.allow(who+"\x00"+code, time.Now()); ok {
+		ev := h.cfg.Log.Warn().Str("who", who).Str("code", code)
+		if suppressed > 0 {
+			ev = ev.Int("suppressed", suppressed)
 		}
-	}()
-	b, _ := json.Marshal(h.store.Totals())
-	for {
-		conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
-		if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
-			return
-		}
-		select {
-		case b = <-ch:
-		case <-gone:
-			return
-		}
+		ev.Msg(msg)
 	}
 }
 
-// pushTotals sends the new totals to every live page (latest wins: a slow page skips updates).
-func (h *Hub) pushTotals() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.pages) == 0 {
-		return
+// keyedMutex is one mutex per key, alive while someone holds or waits for it.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyed
+}
+
+type keyed struct {
+	sync.Mutex
+	n int
+}
+
+// lock locks key's mutex and returns its unlock.
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyed{}
 	}
-	b, _ := json.Marshal(h.store.Totals())
-	for _, ch := range h.pages {
-		select {
-		case <-ch:
-		default:
+	e := k.m[key]
+	if e == nil {
+		e = &keyed{}
+		k.m[key] = e
+	}
+	e.n++
+	k.mu.Unlock()
+	e.Lock()
+	return func() {
+		e.Unlock()
+		k.mu.Lock()
+		if e.n--; e.n == 0 {
+			delete(k.m, key)
 		}
-		ch <- b
+		k.mu.Unlock()
 	}
 }
