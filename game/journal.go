@@ -180,6 +180,24 @@ func appendHex16(b []byte, v uint64) []byte {
 // at the first difference it returns an error wrapping ErrMismatch that names the tick. A malformed
 // journal gives an error wrapping ErrInput with name and line.
 func Replay(r io.Reader, name string) (Summary, error) {
+	return replay(r, name, nil)
+}
+
+// ReplayEvents re-runs a round journal as Replay does (checking every recorded hash) and returns
+// the ScoreEvents the round produced, in seq order: byte for byte those of the original run. For
+// a journal cut short, the events of its last tick are left out, since that tick's inputs may be
+// cut too. It is how a lost score event is rebuilt.
+func ReplayEvents(r io.Reader, name string) ([]ScoreEvent, error) {
+	var evs []ScoreEvent
+	_, err := replay(r, name, func(e []ScoreEvent) { evs = append(evs, e...) })
+	if err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// replay is Replay, handing every whole tick's ScoreEvents to onEvents when it is not nil.
+func replay(r io.Reader, name string, onEvents func([]ScoreEvent)) (Summary, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16<<20)
 	var (
@@ -194,6 +212,9 @@ func Replay(r io.Reader, name string) (Summary, error) {
 		for rec.r.Tick() < t {
 			rec.Step(pending)
 			pending = pending[:0]
+			if onEvents != nil {
+				onEvents(rec.r.Events())
+			}
 		}
 	}
 	for n = 1; sc.Scan(); n++ {
@@ -281,6 +302,7 @@ func Replay(r io.Reader, name string) (Summary, error) {
 		return Summary{}, fmt.Errorf("%w: %s: empty journal", ErrInput, name)
 	}
 	// A journal cut short (the show was killed) replays as far as it goes.
+	onEvents = nil // the last tick's inputs may be cut: its events are not trusted
 	stepTo(rec.r.Tick() + int64(min(1, len(pending))))
 	return rec.Summary(), nil
 }
