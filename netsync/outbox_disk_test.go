@@ -39,6 +39,18 @@ func (s *stuckDisk) arm(what string) {
 	s.mu.Unlock()
 }
 
+// unstick releases a hung operation, if any.
+func (s *stuckDisk) unstick() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.armed = ""
+	select {
+	case <-s.release:
+	default:
+		close(s.release)
+	}
+}
+
 func (s *stuckDisk) hang(what string) {
 	s.mu.Lock()
 	hit, rel := s.armed == what, s.release
@@ -67,6 +79,7 @@ func TestSlowDiskNeverBlocksSubmitDepthOrOldestAge(t *testing.T) {
 			disk := newStuckDisk(ob)
 			stop := runOutbox(t, ob)
 			defer ob.Close()
+			defer disk.unstick() // a failing test must not leave the writer hung
 			seq := uint64(0)
 			submit := func(n int) {
 				for i := 0; i < n; i++ {
@@ -120,7 +133,7 @@ func TestSlowDiskNeverBlocksSubmitDepthOrOldestAge(t *testing.T) {
 			if d := ob.Depth(); d < 2000 {
 				t.Fatalf("Depth %d while 2000 events wait for the disk", d)
 			}
-			close(disk.release)
+			disk.unstick()
 			waitFor(t, "the queue written once the disk is back", 10*time.Second, func() bool { return ob.queued.Load() == 0 })
 			if err := stop(); err != nil {
 				t.Fatal(err)
