@@ -292,3 +292,55 @@ func TestNextRoundFollowsTheBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMissingEventsAreJudgedByTheBackend: an outbox that holds only a round's later events
+// (seq 31..60: the earlier segments were trimmed once acknowledged, and acked.json is lost) raises
+// no alarm on its own; the welcome decides: with a backend that holds seq 1..60 nothing is
+// missing, with one that holds none an alarm names seq 1..30.
+func TestMissingEventsAreJudgedByTheBackend(t *testing.T) {
+	ev := func(s uint64) netsync.Event {
+		return netsync.Event{Wall: "w", Round: 1, Seq: s, Lane: int(s % 4), Delta: 2, Reason: "target"}
+	}
+	full := startHub(t)
+	ob, _ := netsync.OpenOutbox(t.TempDir(), 0, zerolog.Nop())
+	for s := uint64(1); s <= 60; s++ {
+		ob.Submit(ev(s))
+	}
+	runLink(t, ob, full.url, "w", zerolog.Nop())
+	waitFor(t, "the backend holds seq 1..60", 10*time.Second, func() bool { n, _ := full.round("w", 1); return n == 60 })
+
+	for _, tc := range []struct {
+		name     string
+		url      string
+		wantLost bool
+	}{{"backend holds them", full.url, false}, {"backend lacks them", startHub(t).url, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ob, _ := netsync.OpenOutbox(dir, 0, zerolog.Nop())
+			for s := uint64(31); s <= 60; s++ {
+				ob.Submit(ev(s))
+			}
+			ob.Close()
+			ob, err := netsync.OpenOutbox(dir, 0, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := ob.Alarms(); len(a) != 0 {
+				t.Fatalf("alarms before the backend said anything: %+v", a)
+			}
+			cl := runLink(t, ob, tc.url, "w", zerolog.Nop())
+			<-cl.Welcomed()
+			if !tc.wantLost {
+				waitFor(t, "everything acknowledged", 10*time.Second, func() bool { return ob.Depth() == 0 })
+				if a := cl.Status().Alarms; len(a) != 0 {
+					t.Fatalf("alarms although the backend holds every event: %+v", a)
+				}
+				return
+			}
+			waitFor(t, "the alarm", 10*time.Second, func() bool { return len(ob.Lost()) == 1 })
+			if a := ob.Lost()[0]; a.Round != 1 || a.Seq != 1 || a.SeqTo != 30 {
+				t.Fatalf("alarm %+v: want round 1 seq 1..30", a)
+			}
+		})
+	}
+}

@@ -473,9 +473,17 @@ func (o *Outbox) rebuildAtOpen(damages []damageAt) {
 			o.log.Error().Err(err).Int("events", len(evs)).Msg("outbox: cannot write the rebuilt events; they are sent from memory and rebuilt again at the next start")
 		}
 	}
+	damaged := false
+	for _, d := range damages {
+		damaged = damaged || !d.torn
+	}
+	// A hole with no damage found (acked.json lost, say) is the welcome's to judge: the backend
+	// may well hold those events.
 	for k, rs := range o.holes() {
 		for _, r := range rs {
-			o.raiseLost(k, r, "")
+			if damaged {
+				o.raiseLost(k, r, "")
+			}
 		}
 	}
 	for _, d := range damages {
@@ -612,6 +620,21 @@ func (o *Outbox) raise(a Alarm) {
 	a.Since = time.Now()
 	o.alarms = append(o.alarms, a)
 	o.log.Error().Str("alarm", a.Code).Str("wall", a.Wall).Uint32("round", a.Round).Uint64("seq", a.Seq).Uint64("seq_to", a.SeqTo).Msg(a.Message)
+}
+
+// clearLost drops the AlarmEventsLost alarms of round k that the backend, holding every event up
+// to b, shows were not lost after all. Caller holds mu.
+func (o *Outbox) clearLost(k roundKey, b uint64) {
+	keep := o.alarms[:0]
+	for _, a := range o.alarms {
+		if a.Code == AlarmEventsLost && a.Wall == k.wall && a.Round == k.round && a.SeqTo != 0 && a.SeqTo <= b {
+			o.log.Info().Str("round", k.String()).Uint64("seq", a.Seq).Uint64("seq_to", a.SeqTo).
+				Msg("outbox: the backend holds the events an alarm called lost; alarm cleared")
+			continue
+		}
+		keep = append(keep, a)
+	}
+	o.alarms = keep
 }
 
 // Alarms returns the outbox's standing alarms, oldest first (AlarmEventsLost).
@@ -1025,6 +1048,7 @@ func (o *Outbox) settle(k roundKey, b uint64, authoritative bool) []seqRange {
 			Msg("outbox: the backend holds fewer events than it acknowledged (restored?); the rest is sent again")
 	}
 	o.acked[k], o.confirmed[k], o.ackDirty = b, true, true
+	o.clearLost(k, b)
 	if o.rounds[k] == 0 && (!authoritative || old <= b) {
 		return nil // nothing of the round is held, nothing is owed
 	}
