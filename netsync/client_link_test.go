@@ -3,6 +3,7 @@ package netsync
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,61 @@ func TestSetStatusSendsTheLatestOnChangeAndEverySecond(t *testing.T) {
 	if last := s[len(s)-1]; last.Tick != 1199 || last.Phase != "running" {
 		t.Fatalf("heartbeat status %+v", last)
 	}
+}
+
+// TestClientAndOutboxLeaveNoGoroutine: once their context ends, Run returns and every goroutine
+// the client and the outbox started (reader, writer) is gone, also from the fenced state.
+func TestClientAndOutboxLeaveNoGoroutine(t *testing.T) {
+	fb := startFake(t, func(n int, hello Message) Message {
+		if n == 1 {
+			return Message{Type: TypeError, Code: CodeFenced, Epoch: 2}
+		}
+		return Message{Type: TypeWelcome, Version: ProtocolVersion}
+	})
+	base := runtime.NumGoroutine()
+	for _, fenced := range []bool{false, true} {
+		ob, _ := OpenOutbox(t.TempDir(), 0, zerolog.Nop())
+		stopOb := runOutbox(t, ob)
+		cl, stop := startClient(t, ClientConfig{URL: fb.url, Wall: "w", Outbox: ob, Log: zerolog.Nop()})
+		ob.Submit(genEvent("w", 1, 1))
+		want := LinkUp
+		if fenced {
+			want = LinkFenced
+		}
+		waitFor(t, want, 5*time.Second, func() bool { return cl.Status().State == want })
+		stop()
+		if err := stopOb(); err != nil {
+			t.Fatal(err)
+		}
+		ob.Close()
+	}
+	waitFor(t, "goroutines gone", 5*time.Second, func() bool { return runtime.NumGoroutine() <= base })
+}
+
+// TestSubmitAllocatesNothing: Submit runs on the frame goroutine.
+func TestSubmitAllocatesNothing(t *testing.T) {
+	ob, _ := OpenOutbox(t.TempDir(), 1<<12, zerolog.Nop())
+	defer ob.Close()
+	e := genEvent("w", 1, 1)
+	if n := testing.AllocsPerRun(1000, func() { ob.Submit(e) }); n != 0 {
+		t.Fatalf("Submit allocates %v times per call", n)
+	}
+}
+
+func BenchmarkOutboxSubmit(b *testing.B) {
+	ob, _ := OpenOutbox(b.TempDir(), 0, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ob.Run(ctx); close(done) }()
+	e := genEvent("w", 1, 1)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		e.Seq = uint64(i + 1)
+		for ob.Submit(e) != nil { // the disk behind: the show keeps the event and retries
+		}
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	ob.Close()
 }
