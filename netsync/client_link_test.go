@@ -187,7 +187,8 @@ func TestSetStatusSendsTheLatestOnChangeAndEverySecond(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		cl.SetStatus(WallStatus{Role: "primary", Round: 3, Phase: "running", Tick: int64(1000 + i)})
 	}
-	waitFor(t, "the latest status", 5*time.Second, func() bool {
+	// On change: well before the once-a-second heartbeat would carry it.
+	waitFor(t, "the latest status, sent on change", StatusEvery/2, func() bool {
 		s := fb.statusList()
 		return s[len(s)-1].Tick == 1199
 	})
