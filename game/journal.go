@@ -201,15 +201,20 @@ func Replay(r io.Reader, name string) (Summary, error) {
 	return replay(r, name, nil)
 }
 
-// ReplayEvents re-runs a round journal like Replay and also returns every ScoreEvent the round
-// produced, byte for byte as the live round produced them (show_us included): what an outbox needs
-// to rebuild events it lost.
-func ReplayEvents(r io.Reader, name string) ([]ScoreEvent, Summary, error) {
+// ReplayEvents re-runs a round journal as Replay does (checking every recorded hash) and returns
+// the ScoreEvents the round produced, in seq order: byte for byte those of the original run, show_us
+// included. For a journal cut short (a crash) it returns the events up to its last whole tick: that
+// tick's inputs may be cut too, so its events are left out. It is how a lost score event is rebuilt.
+func ReplayEvents(r io.Reader, name string) ([]ScoreEvent, error) {
 	var evs []ScoreEvent
-	sum, err := replay(r, name, func(e []ScoreEvent) { evs = append(evs, e...) })
-	return evs, sum, err
+	_, err := replay(r, name, func(e []ScoreEvent) { evs = append(evs, e...) })
+	if err != nil && !errors.Is(err, ErrTruncated) {
+		return nil, err
+	}
+	return evs, nil
 }
 
+// replay is Replay, handing every whole tick's ScoreEvents to onEvents when it is not nil.
 func replay(r io.Reader, name string, onEvents func([]ScoreEvent)) (Summary, error) {
 	br := bufio.NewReaderSize(r, 64*1024)
 	var (
@@ -263,6 +268,7 @@ func replay(r io.Reader, name string, onEvents func([]ScoreEvent)) (Summary, err
 		}
 		if err := json.Unmarshal(b, &kind); err != nil {
 			if !whole && rec != nil { // the last line, cut by a crash
+				onEvents = nil // the last tick's inputs may be cut: its events are not trusted
 				stepTo(rec.r.Tick() + int64(min(1, len(pending))))
 				return rec.Summary(), fmt.Errorf("%w: %s:%d: the last line is incomplete (cut by a crash?): replayed up to line %d, tick %d",
 					ErrTruncated, name, n, n-1, rec.r.Tick()-1)
@@ -367,6 +373,7 @@ func replay(r io.Reader, name string, onEvents func([]ScoreEvent)) (Summary, err
 		return rec.Summary(), nil
 	}
 	// A journal cut short (the show was killed) replays as far as it goes.
+	onEvents = nil // the last tick's inputs may be cut: its events are not trusted
 	stepTo(rec.r.Tick() + int64(min(1, len(pending))))
 	return rec.Summary(), fmt.Errorf("%w: %s: no summary after line %d: replayed up to tick %d", ErrTruncated, name, n-1, rec.r.Tick()-1)
 }

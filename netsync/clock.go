@@ -2,14 +2,19 @@ package netsync
 
 import "sync"
 
-// ClockSamples is how many time-sync samples the estimate keeps: at one a second, the last minute,
-// enough for a low-delay sample to be among them whatever the network's mood.
+// ClockSamples is how many time-sync samples the estimate keeps at most.
 const ClockSamples = 64
 
+// ClockWindowUS is how far back (local microseconds, from the newest sample) the estimate looks:
+// at one exchange a second, five samples, enough for a low-delay one to be among them, and short
+// enough that after a step of the backend's clock (an NTP correction) the estimate follows within
+// a few seconds instead of trusting an old low-delay sample for a minute.
+const ClockWindowUS = 5_000_000
+
 // ClockSync estimates the offset between the local clock and the backend's show clock from
-// NTP-style exchanges (four timestamps), trusting the exchanges with the lowest round-trip delay:
-// their one-way delays are the most nearly symmetric, so their offsets are the most accurate.
-// Safe for concurrent use.
+// NTP-style exchanges (four timestamps), trusting the exchange with the lowest round-trip delay
+// among the recent ones: its one-way delays are the most nearly symmetric, so its offset is the
+// most accurate. Safe for concurrent use.
 type ClockSync struct {
 	mu      sync.Mutex
 	samples [ClockSamples]clockSample
@@ -17,7 +22,7 @@ type ClockSync struct {
 	next    int
 }
 
-type clockSample struct{ offset, delay int64 }
+type clockSample struct{ offset, delay, at int64 }
 
 // Add records one exchange: t1 local send, t2 backend receipt, t3 backend send, t4 local receipt
 // (microseconds). Exchanges with a negative delay (a clock jumped) are ignored.
@@ -28,23 +33,25 @@ func (c *ClockSync) Add(t1, t2, t3, t4 int64) {
 	}
 	offset := ((t2 - t1) + (t3 - t4)) / 2
 	c.mu.Lock()
-	c.samples[c.next] = clockSample{offset, delay}
+	c.samples[c.next] = clockSample{offset, delay, t4}
 	c.next = (c.next + 1) % ClockSamples
 	c.n = min(c.n+1, ClockSamples)
 	c.mu.Unlock()
 }
 
 // Offset returns the estimated show clock minus local clock, the round-trip delay of the sample it
-// comes from, and whether there is any sample yet. Show time = local time + offset.
+// comes from, and whether there is any sample yet. Show time = local time + offset. Only samples
+// received within ClockWindowUS of the newest count.
 func (c *ClockSync) Offset() (offset, delay int64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.n == 0 {
 		return 0, 0, false
 	}
-	best := c.samples[0]
-	for _, s := range c.samples[1:c.n] {
-		if s.delay < best.delay {
+	newest := c.samples[(c.next+ClockSamples-1)%ClockSamples]
+	best := newest
+	for _, s := range c.samples[:c.n] {
+		if s.at >= newest.at-ClockWindowUS && s.at <= newest.at && s.delay < best.delay {
 			best = s
 		}
 	}

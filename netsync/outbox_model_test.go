@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
@@ -38,11 +39,26 @@ func TestOutboxAgainstAModel(t *testing.T) {
 				go func() { ob.Run(ctx); close(done) }()
 			}
 			shut := func() { cancel(); <-done; ob.Close() }
+			// What must hold: the same events pending, each round's in seq order (across rounds the
+			// order is free: a restart sends round by round).
 			check := func(when string) {
 				got, _ := ob.After(0, 1<<20, nil)
 				if len(got) != len(model) {
 					t.Fatalf("%s: %d pending, model %d", when, len(got), len(model))
 				}
+				last := map[uint32]uint64{}
+				for _, e := range got {
+					if e.Seq <= last[e.Round] {
+						t.Fatalf("%s: round %d seq %d after seq %d", when, e.Round, e.Seq, last[e.Round])
+					}
+					last[e.Round] = e.Seq
+				}
+				byKey := func(evs []Event) []Event {
+					evs = append([]Event(nil), evs...)
+					sort.SliceStable(evs, func(i, j int) bool { return evs[i].Round < evs[j].Round })
+					return evs
+				}
+				got, model := byKey(got), byKey(model)
 				for i := range got {
 					if got[i].Round != model[i].Round || got[i].Seq != model[i].Seq {
 						t.Fatalf("%s: pending[%d] = %d/%d, model %d/%d", when, i, got[i].Round, got[i].Seq, model[i].Round, model[i].Seq)

@@ -59,6 +59,8 @@ var (
 	ErrCorrupt = errors.New("netsync: outbox corrupt")
 	// ErrRejected is wrapped by errors the backend sent.
 	ErrRejected = errors.New("netsync: backend rejected")
+	// ErrRoundUsed is wrapped by Client.CheckStart's error for a round number already used.
+	ErrRoundUsed = errors.New("netsync: round number already used")
 )
 
 // RoundSeq is a round and a seq in it: what has been acknowledged.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"tapwall/game"
 	"tapwall/netsync"
 )
 
@@ -29,6 +30,11 @@ func backendFlags(fs *flag.FlagSet) *backendOpts {
 }
 
 func (b *backendOpts) check() error {
+	if b.wall != "" {
+		if err := game.CheckWallID(b.wall); err != nil {
+			return fmt.Errorf("--wall: %w", err)
+		}
+	}
 	if b.url == "" {
 		return nil
 	}
@@ -49,6 +55,7 @@ type backendLink struct {
 	outbox *netsync.Outbox
 	client *netsync.Client
 	wg     sync.WaitGroup
+	runErr error // the outbox's Run: events it could not write at shutdown
 }
 
 func (b *backendOpts) start(log zerolog.Logger) (*backendLink, error) {
@@ -67,7 +74,7 @@ func (b *backendOpts) start(log zerolog.Logger) (*backendLink, error) {
 	l := &backendLink{outbox: ob, client: cl}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.wg.Add(2)
-	go func() { defer l.wg.Done(); ob.Run(l.ctx) }()
+	go func() { defer l.wg.Done(); l.runErr = ob.Run(l.ctx) }()
 	go func() { defer l.wg.Done(); cl.Run(l.ctx) }()
 	return l, nil
 }
@@ -79,8 +86,14 @@ func (l *backendLink) flush(timeout time.Duration) int {
 	return l.outbox.WaitAcked(ctx)
 }
 
-func (l *backendLink) stop() {
+// stop ends the link and closes the outbox, which writes what is still queued; it returns the
+// error that kept events off the disk, if any.
+func (l *backendLink) stop() error {
 	l.cancel()
 	l.wg.Wait()
-	l.outbox.Close()
+	err := l.runErr
+	if cerr := l.outbox.Close(); cerr != nil {
+		err = cerr
+	}
+	return err
 }

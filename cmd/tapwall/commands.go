@@ -120,6 +120,11 @@ func (c *cli) sim(args []string) error {
 			return err
 		}
 		defer link.stop()
+		if *journal != "" { // a damaged score of this round can be rebuilt from its journal
+			if err := link.outbox.SetJournal(cfg.Wall.ID, uint32(*roundNo), *journal); err != nil {
+				return err
+			}
+		}
 	}
 	var linkErr error
 	var bot *game.Bot
@@ -153,8 +158,21 @@ func (c *cli) sim(args []string) error {
 	sum := rec.Summary()
 	log.Info().Int64("tick", sum.Ticks).Str("hash", sum.Hash).Int("events", sum.Events).Msg("sim done")
 	if link != nil {
-		if left := link.flush(*flush); left > 0 {
+		left := link.flush(*flush)
+		lost := link.outbox.Lost()
+		if err := link.stop(); err != nil {
+			fmt.Fprintf(c.stderr, "tapwall sim: %v\n", err)
+		}
+		if len(lost) > 0 || left > 0 {
 			writeJSON(c.stdout, sum)
+		}
+		for _, a := range lost {
+			fmt.Fprintf(c.stderr, "tapwall sim: %s\n", a.Message)
+		}
+		if len(lost) > 0 {
+			return errExit{exitLost}
+		}
+		if left > 0 {
 			fmt.Fprintf(c.stderr, "tapwall sim: %d score events not acknowledged by %s within %s; they stay in the outbox %s and are sent on the next run\n",
 				left, bk.url, *flush, bk.outbox)
 			return errExit{exitNotAcked}

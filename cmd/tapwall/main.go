@@ -3,7 +3,8 @@
 // It never links Ebiten, so it builds with CGO_ENABLED=0 and works without a display.
 //
 // Exit codes: 0 success, 1 replay mismatch, 2 bad usage, config, input or environment, 3 scores
-// not acknowledged by the backend in time (sim --backend).
+// not acknowledged by the backend in time (sim --backend), 4 score events lost: damaged in the
+// outbox and not rebuildable from a journal (sim --backend).
 package main
 
 import (
@@ -26,6 +27,7 @@ const (
 	exitMismatch = 1
 	exitBad      = 2
 	exitNotAcked = 3
+	exitLost     = 4
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -50,7 +52,8 @@ Usage:
   tapwall help                   this text; "tapwall CMD -h" shows a command's flags
 
 Exit codes: 0 ok, 1 replay mismatch, 2 bad usage, config, input or environment,
-3 scores not acknowledged by the backend within --flush-timeout.
+3 scores not acknowledged by the backend within --flush-timeout,
+4 score events lost (damaged in the outbox, no journal to rebuild them from).
 `
 
 // cli carries what every command needs; tests run commands in-process through it.

@@ -11,6 +11,7 @@ import (
 
 	"tapwall/cmd/internal/control"
 	"tapwall/cmd/internal/logs"
+	"tapwall/game"
 )
 
 // Defaults of the window program.
@@ -106,6 +107,11 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	}
 	if o.Backend != "" && !strings.HasPrefix(o.Backend, "ws://") && !strings.HasPrefix(o.Backend, "wss://") {
 		return o, fmt.Errorf("--backend %q: give ws://HOST:PORT/ws or wss://HOST:PORT/ws", o.Backend)
+	}
+	if o.Wall != "" {
+		if err := game.CheckWallID(o.Wall); err != nil {
+			return o, fmt.Errorf("--wall: %w", err)
+		}
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
