@@ -265,12 +265,14 @@ func TestPermanentGapRaisesAnAlarmAndKeepsTheEvents(t *testing.T) {
 // round after the rounds the backend holds, as its welcome says.
 func TestNextRoundFollowsTheBackend(t *testing.T) {
 	h := startHub(t)
-	old, _ := netsync.OpenOutbox(t.TempDir(), 0, zerolog.Nop())
-	for s := uint64(1); s <= 3; s++ {
-		old.Submit(netsync.Event{Wall: "w", Round: 7, Seq: s, Lane: 0, Delta: 1, Reason: "target"})
-	}
-	runLink(t, old, h.url, "w", zerolog.Nop())
-	waitFor(t, "round 7 stored", 10*time.Second, func() bool { n, _ := h.round("w", 7); return n == 3 })
+	t.Run("old PC", func(t *testing.T) { // its link ends with the subtest, as the old PC goes away
+		old, _ := netsync.OpenOutbox(t.TempDir(), 0, zerolog.Nop())
+		for s := uint64(1); s <= 3; s++ {
+			old.Submit(netsync.Event{Wall: "w", Round: 7, Seq: s, Lane: 0, Delta: 1, Reason: "target"})
+		}
+		runLink(t, old, h.url, "w", zerolog.Nop())
+		waitFor(t, "round 7 stored", 10*time.Second, func() bool { n, _ := h.round("w", 7); return n == 3 })
+	})
 
 	fresh, _ := netsync.OpenOutbox(t.TempDir(), 0, zerolog.Nop())
 	cl := runLink(t, fresh, h.url, "w", zerolog.Nop())
@@ -302,12 +304,14 @@ func TestMissingEventsAreJudgedByTheBackend(t *testing.T) {
 		return netsync.Event{Wall: "w", Round: 1, Seq: s, Lane: int(s % 4), Delta: 2, Reason: "target"}
 	}
 	full := startHub(t)
-	ob, _ := netsync.OpenOutbox(t.TempDir(), 0, zerolog.Nop())
-	for s := uint64(1); s <= 60; s++ {
-		ob.Submit(ev(s))
-	}
-	runLink(t, ob, full.url, "w", zerolog.Nop())
-	waitFor(t, "the backend holds seq 1..60", 10*time.Second, func() bool { n, _ := full.round("w", 1); return n == 60 })
+	t.Run("fill", func(t *testing.T) { // its link ends with the subtest: one connection per wall at a time
+		ob, _ := netsync.OpenOutbox(t.TempDir(), 0, zerolog.Nop())
+		for s := uint64(1); s <= 60; s++ {
+			ob.Submit(ev(s))
+		}
+		runLink(t, ob, full.url, "w", zerolog.Nop())
+		waitFor(t, "the backend holds seq 1..60", 10*time.Second, func() bool { n, _ := full.round("w", 1); return n == 60 })
+	})
 
 	for _, tc := range []struct {
 		name     string
@@ -329,7 +333,11 @@ func TestMissingEventsAreJudgedByTheBackend(t *testing.T) {
 				t.Fatalf("alarms before the backend said anything: %+v", a)
 			}
 			cl := runLink(t, ob, tc.url, "w", zerolog.Nop())
-			<-cl.Welcomed()
+			select {
+			case <-cl.Welcomed():
+			case <-time.After(10 * time.Second):
+				t.Fatal("no welcome within 10 s")
+			}
 			if !tc.wantLost {
 				waitFor(t, "everything acknowledged", 10*time.Second, func() bool { return ob.Depth() == 0 })
 				if a := cl.Status().Alarms; len(a) != 0 {
