@@ -76,9 +76,10 @@ type Driver interface {
 	// Shot reports whether the frame to draw now is the screenshot (state after the last tick of
 	// --exit-after-ticks, Frac 0, scale 1) and where to write it.
 	Shot() (path string, ok bool)
-	// Drawn tells the show a frame was drawn: now is the show time the frame depicts (the time
-	// passed to Scene), which is when the inputs it shows count as presented (input-to-frame
-	// latency; the GPU's swap and the display's scan-out add up to a frame on top with vsync),
-	// and scale is the render scale it was drawn at; err is the screenshot's write error, if any.
+	// Drawn tells the show a frame was drawn at show time now (the time passed to Scene): the
+	// frame rate and the frozen-frame alarm count from it, and the inputs the frame shows count
+	// as presented at the show time it was stepped to (input-to-frame latency; the GPU's swap and
+	// the display's scan-out add up to a frame on top with vsync). scale is the render scale it
+	// was drawn at; err is the screenshot's write error, if any.
 	Drawn(now int64, scale float64, err error)
 }

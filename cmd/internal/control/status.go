@@ -23,6 +23,7 @@ type Status struct {
 	Outbox         int     `json:"outbox"`            // score events not yet acknowledged (0 without backend)
 	LagTicks       int64   `json:"lag_ticks"`         // ticks the loop owes the show clock
 	FPS            float64 `json:"fps"`               // frames drawn per second, last second
+	FrameP99MS     float64 `json:"frame_p99_ms"`      // frame period, p99 of the recent frames
 	LastFrameAgeMS int64   `json:"last_frame_age_ms"` // since the last frame was drawn: a frozen frame shows here
 	Alarms         []Alarm `json:"alarms"`            // standing alarms, oldest first
 	Frames         []Frame `json:"frames"`            // touch frames

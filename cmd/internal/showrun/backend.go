@@ -23,14 +23,16 @@ type BackendOptions struct {
 // backend's show commands on. The frame goroutine only calls submit and commands; the outbox and
 // the client run on their own goroutines and never block it.
 type backend struct {
-	opt    BackendOptions
-	outbox *netsync.Outbox
-	client *netsync.Client
-	log    zerolog.Logger
-	held   []netsync.Event // events the outbox's queue refused; retried every frame, in order
-	full   int64
-	cancel context.CancelFunc
-	done   chan struct{}
+	opt      BackendOptions
+	outbox   *netsync.Outbox
+	client   *netsync.Client
+	log      zerolog.Logger
+	held     []netsync.Event // events the outbox's queue refused; retried every frame, in order
+	full     int64
+	cancel   context.CancelFunc
+	done     chan struct{}
+	runErr   error // the outbox writer's last word: events not on disk at exit
+	welcomed bool  // the backend's numbering has been applied to the show
 }
 
 func openBackend(opt BackendOptions, local func() int64, log zerolog.Logger) (*backend, error) {
@@ -53,7 +55,7 @@ func openBackend(opt BackendOptions, local func() int64, log zerolog.Logger) (*b
 func (b *backend) start(ctx context.Context) {
 	ctx, b.cancel = context.WithCancel(ctx)
 	go b.client.Run(ctx)
-	go func() { b.outbox.Run(ctx); close(b.done) }()
+	go func() { b.runErr = b.outbox.Run(ctx); close(b.done) }()
 }
 
 // submit hands an event to the outbox, keeping it in memory while the outbox's queue is full.
@@ -86,19 +88,23 @@ func (b *backend) close() {
 	}
 	b.cancel() // a cancelled outbox writes everything still queued before it returns
 	<-b.done
+	if b.runErr != nil {
+		b.log.Error().Err(b.runErr).Msg("outbox writer at exit")
+	}
 	if err := b.outbox.Close(); err != nil {
 		b.log.Error().Err(err).Msg("outbox close")
 	}
 	b.log.Info().Int("unacknowledged", b.outbox.Depth()).Msg("outbox closed; unacknowledged scores are sent on the next start")
 }
 
-// link returns the link's state word for /status.
+// link returns the link's state for /status: "up", "gap", "wall_in_use", "fenced", or
+// "down: why".
 func (b *backend) link() (state string, st netsync.Status) {
 	st = b.client.Status()
-	if st.Connected {
-		return "up", st
-	}
-	if st.LastError == "" {
+	switch {
+	case st.State != netsync.LinkDown:
+		return st.State, st
+	case st.LastError == "":
 		return "connecting", st
 	}
 	return fmt.Sprintf("down: %s", st.LastError), st

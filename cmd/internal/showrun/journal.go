@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,15 +61,15 @@ func newJournalWriter(dir string, start time.Time, log zerolog.Logger) *journalW
 	return &journalWriter{dir: dir, start: start, log: log, wake: make(chan struct{}, 1), idle: make(chan struct{})}
 }
 
-// Open returns round r's journal (a game.JournalOpener): DIR/WALL-START-rNNNN.jsonl, with START the
-// show's start time, so a restarted show never overwrites an earlier show's journals. The file is
-// created by the writer goroutine.
-func (w *journalWriter) Open(r *game.Round) (io.WriteCloser, error) {
+// open returns round r's journal: DIR/WALL-START-rNNNN.jsonl, with START the show's start time,
+// so a restarted show never overwrites an earlier show's journals. The file is created by the
+// writer goroutine.
+func (w *journalWriter) open(r *game.Round) *journalFile {
 	p := r.Params()
 	f := &journalFile{w: w, round: p.Round,
 		name: filepath.Join(w.dir, fmt.Sprintf("%s-%s-r%04d.jsonl", p.Wall, w.start.UTC().Format("20060102T150405Z"), p.Round))}
 	w.push(journalOp{f: f, open: true})
-	return f, nil
+	return f
 }
 
 // Write queues p; it never blocks on the disk.

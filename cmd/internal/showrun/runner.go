@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,9 @@ type Runner struct {
 	adjust    [game.MaxLanes]input.Adjustment
 	laneIn    [game.MaxLanes]int64 // inputs per lane, for the console's rates
 	rates     rateWindow
+	frameNow  int64      // show time the current frame was stepped to
+	periods   [256]int64 // recent frame periods, µs
+	nperiods  int
 	scale     float64
 	shotErr   error
 
@@ -157,11 +161,7 @@ func New(opt Options) (*Runner, error) {
 	if opt.JournalDir != "" {
 		r.journal = newJournalWriter(opt.JournalDir, opt.Start, opt.Log)
 	}
-	var open game.JournalOpener
-	if r.journal != nil {
-		open = r.journal.Open
-	}
-	r.show = game.NewShow(cfg, open)
+	r.show = game.NewShow(cfg, r.openJournal)
 	r.show.SetAutoplay(opt.Autoplay)
 	if opt.Touch {
 		if opt.Opener == nil {
@@ -193,6 +193,24 @@ func New(opt Options) (*Runner, error) {
 	r.metrics = newMetrics()
 	r.lat.init()
 	return r, nil
+}
+
+// openJournal opens a new round's journal (when there is a journal dir) and tells the outbox
+// where it is, so a score damaged on disk can be rebuilt from it. It never blocks.
+func (r *Runner) openJournal(rd *game.Round) (io.WriteCloser, error) {
+	var w io.WriteCloser
+	path := ""
+	if r.journal != nil {
+		f := r.journal.open(rd)
+		w, path = f, f.name
+	}
+	if r.backend != nil {
+		p := rd.Params()
+		if err := r.backend.outbox.SetJournal(p.Wall, p.Round, path); err != nil {
+			r.log.Error().Err(err).Uint32("round", p.Round).Msg("outbox cannot note the round's journal")
+		}
+	}
+	return w, nil
 }
 
 // Show returns the show the runner runs (frame goroutine only).
@@ -338,6 +356,7 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 		r.show.SetClock(func(tick int64) int64 { return r.showUS(tick) })
 		r.fps.start(now)
 	}
+	r.frameNow = now
 	if r.quit.Load() || (r.calib != nil && r.calib.Done()) {
 		return false
 	}
@@ -534,6 +553,9 @@ func (r *Runner) afterStep(tick int64, in []game.Input) {
 		if r.evemu != nil && r.opt.EvemuAt < 0 && !r.evemu.started {
 			r.evemuPending = true
 		}
+		if r.backend != nil && !r.backend.welcomed {
+			r.alarms.set(AlarmNumbering, -1, fmt.Sprintf("round %d was numbered before the backend answered: if the backend already holds it, its scores conflict", p.Round), r.loop.TimeOf(tick))
+		}
 	}
 	if ph := rd.Phase(); ph != r.lastPhase {
 		r.phaseChanged(tick, rd, r.lastPhase, ph)
@@ -697,10 +719,14 @@ func (r *Runner) Drawn(now int64, scale float64, err error) {
 	prev := r.lastFrame.Swap(now)
 	if prev > 0 {
 		r.metrics.frame.Observe(float64(now-prev) / 1e6)
+		r.periods[r.nperiods%len(r.periods)] = now - prev
+		r.nperiods++
 	}
 	r.fps.frame(now)
 	r.scale = scale
-	r.lat.presented(now, r.metrics)
+	// The frame shows the state stepped to this frame's show time: its inputs count as presented
+	// then (the GPU's swap and the display's scan-out come on top, up to a frame with vsync).
+	r.lat.presented(r.frameNow, r.metrics)
 }
 
 // ShotErr returns the error of writing the screenshot, if any.

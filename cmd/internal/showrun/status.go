@@ -204,6 +204,18 @@ func (w *rateWindow) update(now int64, src *[game.NumSources]int64, lanes *[game
 func (r *Runner) backendFrame(now int64) {
 	b := r.backend
 	b.flush()
+	if !b.welcomed {
+		select {
+		case <-b.client.Welcomed(): // number the next round after everything the backend holds
+			b.welcomed = true
+			if n, known := b.client.NextRound(); known && n > r.show.Number()+1 {
+				r.log.Info().Uint32("next_round", n).Uint32("was", r.show.Number()+1).Msg("round numbering follows the backend")
+				r.show.SetNextRound(n)
+			}
+			r.alarms.clear(AlarmNumbering, -1)
+		default:
+		}
+	}
 	for {
 		select {
 		case m := <-b.client.Commands():
@@ -221,6 +233,10 @@ func (r *Runner) command(m netsync.Message, now int64) {
 		off, _, ok := r.backend.client.Clock().Offset()
 		if !ok {
 			r.log.Warn().Msg("start command before the clock is synced: starting on the local clock")
+		}
+		if err := r.backend.client.CheckStart(m.Round); err != nil {
+			r.alarms.set(AlarmBackendRefused, -1, fmt.Sprintf("backend start for round %d refused: %v", m.Round, err), now)
+			return
 		}
 		if !game.KnownGame(m.Game) {
 			r.alarms.set(AlarmBackendRefused, -1, fmt.Sprintf("backend start for round %d refused: unknown game %q", m.Round, m.Game), now)
@@ -313,6 +329,22 @@ func (r *Runner) checkAlarms(now int64) {
 			r.alarms.set(AlarmBackendDown, -1, "BACKEND NOT ANSWERING ("+state+"): scores wait in the outbox", now)
 		}
 		r.alarms.setIf(len(b.held) > 0, AlarmOutboxFull, -1, fmt.Sprintf("OUTBOX FULL: %d scores held in memory (disk stalled?)", len(b.held)), now)
+		// The outbox's and the link's own alarms (events lost, a permanent gap, a conflict, the
+		// wall in use elsewhere, fenced): one per code, the newest message.
+		var seen [8]string
+		k := 0
+		for _, a := range st.Alarms {
+			r.alarms.set(a.Code, -1, a.Message, now)
+			if k < len(seen) {
+				seen[k] = a.Code
+				k++
+			}
+		}
+		for _, code := range netsyncAlarms {
+			if !slices.Contains(seen[:k], code) {
+				r.alarms.clear(code, -1)
+			}
+		}
 	}
 	if v, _ := r.diskLow.Load().(string); v != "" {
 		r.alarms.set(AlarmDiskSpace, -1, v, now)
@@ -327,6 +359,10 @@ func (r *Runner) alarmMsg(code string) string {
 	}
 	return ""
 }
+
+// netsyncAlarms are the alarm codes the outbox and the link raise.
+var netsyncAlarms = []string{netsync.AlarmEventsLost, netsync.AlarmGap, netsync.AlarmConflict, netsync.AlarmWallInUse,
+	netsync.AlarmFenced, netsync.AlarmRefused}
 
 // watchDisk checks the free space where journals and the outbox go, at once and every minute.
 func (r *Runner) watchDisk(ctx context.Context) {
@@ -380,6 +416,12 @@ func (r *Runner) publish(now int64) {
 		Selected: r.op.Selected(), OnWall: r.cfg.Operator.OnWall, Alarms: slices.Clone(r.alarms.items), Frames: []control.Frame{}}
 	if st.Alarms == nil {
 		st.Alarms = []control.Alarm{}
+	}
+	if k := min(r.nperiods, len(r.periods)); k > 0 {
+		p := r.lat.scratch[:k]
+		copy(p, r.periods[:k])
+		slices.Sort(p)
+		st.FrameP99MS = float64(p[min(k-1, (k*99+99)/100-1)]) / 1000
 	}
 	_, st.Attract = r.show.Attract()
 	for s := game.Source(0); s < game.NumSources; s++ {
@@ -458,7 +500,10 @@ func (r *Runner) publish(now int64) {
 	}
 	if b := r.backend; b != nil {
 		state, ls := b.link()
-		st.Backend, st.Outbox = state, ls.Depth+len(b.held)
+		st.Backend, st.Outbox, st.Epoch = state, ls.Depth+len(b.held), b.outbox.Epoch()
+		if ls.State == netsync.LinkFenced {
+			st.Role = "fenced"
+		}
 		st.Link = &control.Link{State: state, URL: b.opt.URL, RTTMS: float64(ls.RTT.Microseconds()) / 1000, OffsetUS: ls.OffsetUS,
 			Outbox: st.Outbox, OldestAgeMS: ls.OldestAge.Milliseconds(), Reconnects: ls.Reconnects, LastError: ls.LastError}
 	}
@@ -472,6 +517,30 @@ func (r *Runner) publish(now int64) {
 	r.statusMu.Lock()
 	r.status = st
 	r.statusMu.Unlock()
+	if r.backend != nil {
+		r.backend.client.SetStatus(wallStatus(&st, rd, now))
+	}
+}
+
+// wallStatus is what the backend's pages (overlay, director) get of the show: names, scores,
+// phase and timer.
+func wallStatus(st *control.Status, rd *game.Round, now int64) netsync.WallStatus {
+	ws := netsync.WallStatus{Role: st.Role, Epoch: st.Epoch, Round: st.Round, Phase: st.Phase, Game: st.Game, NextGame: st.NextGame,
+		Tick: st.Tick, ShowUS: now}
+	if st.Attract {
+		ws.Phase = "attract"
+	}
+	if rd != nil {
+		rate := int64(rd.TickRate())
+		ws.CountdownMS = rd.CountdownTicks() * 1000 / rate
+		ws.LengthMS = rd.Length() * 1000 / rate
+		ws.LeftMS = max(rd.Length()-rd.RunTick(), 0) * 1000 / rate
+		ws.ShowUS = rd.ShowUS(rd.Tick())
+	}
+	for _, l := range st.Lanes {
+		ws.Lanes = append(ws.Lanes, netsync.LaneStatus{Name: l.Name, Score: l.Score, Rank: l.Rank, Keyboard: l.Keyboard})
+	}
+	return ws
 }
 
 // Status is control.Show.Status: the last published status, with the age of the last frame
