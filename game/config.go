@@ -737,3 +737,83 @@ func msToTicks(ms, rate int) int64 {
 	}
 	return t
 }
+
+// ShowView returns the part of the config that changes the game or the picture, as JSON-like
+// values: the wall, the lanes, the round, the loop, the games, the keymap, the operator's on-wall
+// setting, the show, the theme and autoplay. What may differ between a primary and its standby is
+// left out: device matching and the touch path ([[frames]], [input], the desk keyboards and their
+// own keymaps), [render] and [standby]. A standby whose view differs is refused.
+func ShowView(c *Config) map[string]any {
+	b, _ := json.Marshal(c)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for _, k := range []string{"frames", "input", "render", "standby"} {
+		delete(m, k)
+	}
+	if kb, ok := m["keyboard"].(map[string]any); ok {
+		for _, k := range []string{"devices", "grab", "source_keymaps"} {
+			delete(kb, k)
+		}
+	}
+	return m
+}
+
+// FirstDifference returns the dotted key of the first difference between two views (keys in
+// sorted order, list items as key[i]), or "" when they are equal.
+func FirstDifference(a, b any) string {
+	return firstDiff("", a, b)
+}
+
+func firstDiff(path string, a, b any) string {
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			return path
+		}
+		keys := make([]string, 0, len(x)+len(y))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		for k := range y {
+			if _, dup := x[k]; !dup {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if d := firstDiff(join(k), x[k], y[k]); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		y, ok := b.([]any)
+		if !ok {
+			return path
+		}
+		for i := 0; i < max(len(x), len(y)); i++ {
+			if i >= len(x) || i >= len(y) {
+				return fmt.Sprintf("%s[%d]", path, i)
+			}
+			if d := firstDiff(fmt.Sprintf("%s[%d]", path, i), x[i], y[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	default:
+		if fmt.Sprint(a) != fmt.Sprint(b) || (a == nil) != (b == nil) {
+			if path == "" {
+				return "(the whole config)"
+			}
+			return path
+		}
+		return ""
+	}
+}

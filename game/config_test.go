@@ -48,3 +48,30 @@ func TestParseConfigOverridesOnlyWhatItSets(t *testing.T) {
 		t.Fatalf("lanes %+v: a file's lanes replace the defaults", c.Lanes)
 	}
 }
+
+func TestShowViewNamesTheFirstKeyThatDiffers(t *testing.T) {
+	a := DefaultConfig()
+	b := DefaultConfig()
+	b.Frames = []FrameConfig{{Name: "left"}}
+	b.Input.SeamTimeMS = 5
+	b.Render.Scale = Scale{Auto: true}
+	b.Keyboard.Devices = []string{"Desk"}
+	b.Standby.MaxLagMS = 500
+	if d := FirstDifference(ShowView(&a), ShowView(&b)); d != "" {
+		t.Fatalf("device matching, frames, input, render and standby may differ; got a difference at %q", d)
+	}
+	b.Lanes[2].Name = "Z"
+	b.Targets.RadiusMM = 151
+	if d := FirstDifference(ShowView(&a), ShowView(&b)); d != "lanes[2].name" {
+		t.Fatalf("first difference %q, want lanes[2].name", d)
+	}
+	b.Lanes = b.Lanes[:3]
+	if d := FirstDifference(ShowView(&a), ShowView(&b)); d != "lanes[2].name" {
+		t.Fatalf("first difference %q", d)
+	}
+	c := DefaultConfig()
+	c.Keyboard.Keymap = map[string][]string{"start": {"KEY_F5"}}
+	if d := FirstDifference(ShowView(&a), ShowView(&c)); d != "keyboard.keymap" {
+		t.Fatalf("first difference %q, want keyboard.keymap", d)
+	}
+}

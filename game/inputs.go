@@ -211,6 +211,16 @@ func ReadInputs(r io.Reader, name string, cfg *Config) ([]TickInput, error) {
 	return out, nil
 }
 
+// ParseInputLine reads one input line with its tick (an input file's line, or an input of a
+// journal or of a standby's stream without its "type"), checked against cfg.
+func ParseInputLine(b []byte, cfg *Config) (TickInput, error) {
+	var l inputLine
+	if err := decodeStrict(b, &l); err != nil {
+		return TickInput{}, err
+	}
+	return l.toInput(cfg)
+}
+
 // ConsoleActions are the console's actions that are not game inputs: they act on the window.
 var ConsoleActions = []string{"quit", "hud", "next_game"}
 

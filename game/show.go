@@ -42,6 +42,27 @@ type Show struct {
 	attractN  uint64 // attract rounds played
 	attractG  string // the game the attract round plays
 	attractB  *Bot
+
+	before  ShowBase // the state before the last Step
+	rebased bool     // the last Step began a round or a new attract round: before is a base
+	// kb is which lanes the keyboard drives: every takeover the show sees, in a round or between
+	// rounds; a new round starts with these lanes in keyboard mode (journaled as its first inputs).
+	kb [MaxLanes]bool
+}
+
+// ShowBase is a Show's state between two ticks, at a moment when no round or attract round is
+// under way that it would have to describe: just before a tick that begins a round or a new attract
+// round. With the inputs of every tick since (and the parameters of the rounds begun in them), a
+// Show restored from it steps to exactly the same state: it is how a standby joins a running show.
+type ShowBase struct {
+	Tick      int64    `json:"tick"`               // show tick of the next Step
+	Number    uint32   `json:"number"`             // the last round begun (0: none)
+	Game      string   `json:"game"`               // the game the next round plays
+	Names     []string `json:"names,omitempty"`    // contestants' names for the next round
+	Keyboard  []int8   `json:"keyboard,omitempty"` // lanes in keyboard mode, carried into the next round
+	AttractOn bool     `json:"attract_on"`
+	AttractN  uint64   `json:"attract_n"` // attract rounds played
+	Autoplay  bool     `json:"autoplay"`
 }
 
 // NewShow returns a show of cfg (validated) with no round yet; open may be nil. It starts on the
@@ -49,6 +70,76 @@ type Show struct {
 func NewShow(cfg *Config, open JournalOpener) *Show {
 	return &Show{cfg: cfg, wall: cfg.Wall.ID, seed: cfg.Round.Seed, game: cfg.Round.Game, open: open,
 		attractOn: cfg.Show.Attract, botIn: make([]Input, 0, 2*MaxLanes+64)}
+}
+
+// RestoreShow returns a show of cfg in the state base describes, with no round in play: stepped with
+// the same inputs as the show base was taken from, it reaches the same state tick for tick.
+func RestoreShow(cfg *Config, base ShowBase, open JournalOpener) (*Show, error) {
+	if !KnownGame(base.Game) {
+		return nil, errUnknownGame(base.Game)
+	}
+	if err := CheckNames(base.Names, len(cfg.Lanes)); err != nil {
+		return nil, err
+	}
+	s := NewShow(cfg, open)
+	s.tick, s.number, s.game, s.attractOn, s.attractN, s.autoplay = base.Tick, base.Number, base.Game, base.AttractOn, base.AttractN, base.Autoplay
+	s.names = append([]string(nil), base.Names...)
+	for _, l := range base.Keyboard {
+		if l >= 0 && int(l) < len(cfg.Lanes) {
+			s.kb[l] = true
+		}
+	}
+	return s, nil
+}
+
+// Before returns the show's state as it was before the last Step, and whether it is a base (the
+// last Step began a round or a new attract round) that RestoreShow can start from.
+func (s *Show) Before() (ShowBase, bool) {
+	b := s.before
+	b.Names = append([]string(nil), b.Names...)
+	b.Keyboard = append([]int8(nil), b.Keyboard...)
+	return b, s.rebased
+}
+
+// saveBefore keeps the state before a Step, reusing its slices: it allocates nothing once warm.
+func (s *Show) saveBefore() {
+	b := &s.before
+	b.Tick, b.Number, b.Game, b.AttractOn, b.AttractN, b.Autoplay = s.tick, s.number, s.game, s.attractOn, s.attractN, s.autoplay
+	b.Names = append(b.Names[:0], s.names...)
+	b.Keyboard = b.Keyboard[:0]
+	for lane := range s.cfg.Lanes {
+		if s.kb[lane] {
+			b.Keyboard = append(b.Keyboard, int8(lane))
+		}
+	}
+}
+
+// Hash is a 64-bit hash of the whole show's state after the last Step: the show tick, the round
+// numbering, the next game, and the attract screen's round when it is on, else the current round.
+// A standby compares it with its primary's after every tick.
+func (s *Show) Hash() uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		for i := 0; i < 8; i++ {
+			h ^= v & 0xff
+			h *= 1099511628211
+			v >>= 8
+		}
+	}
+	mix(uint64(s.tick))
+	mix(uint64(s.number))
+	mix(uint64(gameIndex(s.game)))
+	if a, on := s.Attract(); on { // the last round is off the wall: only its keyboard lanes go on
+		mix(s.attractN)
+		if a != nil {
+			mix(a.Hash())
+		}
+		return h
+	}
+	if s.rec != nil {
+		mix(s.rec.r.Hash())
+	}
+	return h
 }
 
 // RoundSeed derives round n's seed from the show's seed, so every round differs but a rerun of the
@@ -133,6 +224,8 @@ func (s *Show) inPlay() bool { return s.rec != nil && !s.rec.r.Phase().Over() }
 
 // Step applies one tick of inputs: a start with no round in play first opens the next round.
 func (s *Show) Step(in []Input) {
+	s.saveBefore()
+	attractN := s.attractN
 	s.events = nil
 	if !s.scheduled {
 		s.beganOK = false
@@ -150,6 +243,10 @@ func (s *Show) Step(in []Input) {
 			if !s.inPlay() {
 				s.attractOn = true
 			}
+		case KindTakeover:
+			if in[i].Lane >= 0 && int(in[i].Lane) < len(s.cfg.Lanes) {
+				s.kb[in[i].Lane] = in[i].Value != 0
+			}
 		}
 	}
 	for i := range in {
@@ -165,6 +262,7 @@ func (s *Show) Step(in []Input) {
 		s.stepRound(in)
 	}
 	s.expect = nil
+	s.rebased = s.beganOK || s.attractN != attractN
 	s.tick++
 }
 
@@ -241,10 +339,6 @@ func (s *Show) SetNextRound(n uint32) {
 
 func (s *Show) begin(p RoundParams) {
 	s.Close()
-	var prev *Round
-	if s.rec != nil {
-		prev = s.rec.r
-	}
 	if p.Names == nil {
 		p.Names = s.names
 	}
@@ -259,18 +353,16 @@ func (s *Show) begin(p RoundParams) {
 		p.StartUS = s.tick * 1_000_000 / int64(s.cfg.Round.TickRate)
 	}
 	s.number = p.Round
-	s.attractOn = false
+	s.attractOn, s.attract = false, nil // a later attract screen starts a fresh attract round
 	r, err := NewRound(s.cfg, p)
 	if err != nil { // the game name was checked and the config validated: misuse
 		panic(err)
 	}
 	s.began, s.beganOK = r.Params(), true
 	s.carry = s.carry[:0]
-	if prev != nil { // a lane driven by keyboard stays so in the next round (journaled as inputs)
-		for lane := range s.cfg.Lanes {
-			if prev.Takeover(lane) {
-				s.carry = append(s.carry, Input{Kind: KindTakeover, Source: SourceKeyboard, Lane: int8(lane), Value: 1})
-			}
+	for lane := range s.cfg.Lanes { // a lane driven by keyboard stays so in the next round (journaled)
+		if s.kb[lane] {
+			s.carry = append(s.carry, Input{Kind: KindTakeover, Source: SourceKeyboard, Lane: int8(lane), Value: 1})
 		}
 	}
 	s.bot = nil

@@ -465,3 +465,84 @@ func FuzzReplay(f *testing.F) {
 		}
 	})
 }
+
+// tickLog is what a standby receives of a primary's show: every tick's inputs, the round begun
+// in it (if any) and the show's hash after it.
+type tickLog struct {
+	tick  int64
+	in    []Input
+	began *RoundParams
+	sched bool
+	hash  uint64
+}
+
+// TestRestoredShowFollowsTickForTick is GGPO's synctest for the show: a primary plays rounds with
+// autoplay, names, takeovers, a scheduled round, aborts and the attract screen; at many join points
+// a show restored from the latest base and stepped with the ticks since matches the primary's hash
+// at every tick after.
+func TestRestoredShowFollowsTickForTick(t *testing.T) {
+	cfg := laneConfig(t, 4, "targets")
+	cfg.Round.Seconds, cfg.Round.CountdownSeconds = 4, 1
+	rate := int64(cfg.Round.TickRate)
+	prim := NewShow(&cfg, nil)
+	prim.SetAutoplay(true)
+	script := map[int64][]Input{
+		30:  {{Kind: KindNames, Names: []string{"Ada", "", "Cy"}}, {Kind: KindStart}},
+		100: {{Kind: KindTakeover, Lane: 2, Value: 1}},
+		400: {{Kind: KindGame, Value: 1}, {Kind: KindAttract}},
+		700: {{Kind: KindStart}},
+		760: {{Kind: KindAbort}},
+		800: {{Kind: KindAttract}},
+		950: {{Kind: KindTakeover, Lane: 1, Value: 1}},
+	}
+	var log []tickLog
+	bases := map[int64]ShowBase{0: {Game: cfg.Round.Game, AttractOn: true, Autoplay: true}}
+	baseTicks := []int64{0}
+	for tick := int64(0); tick < 1400; tick++ {
+		in := script[tick]
+		sched := tick == 1100
+		if sched {
+			prim.Schedule(RoundParams{Round: 40, Seed: 99, Game: "rain", Countdown: 30, StartUS: 123})
+		}
+		prim.Step(in)
+		rec := tickLog{tick: tick, in: in, sched: sched, hash: prim.Hash()}
+		if p, ok := prim.Began(); ok {
+			rec.began = &p
+		}
+		if b, ok := prim.Before(); ok {
+			bases[tick] = b
+			baseTicks = append(baseTicks, tick)
+		}
+		log = append(log, rec)
+	}
+	if len(baseTicks) < 5 {
+		t.Fatalf("only %d bases: the scenario misses rounds or attract rounds", len(baseTicks))
+	}
+	for join := int64(5); join < 1400; join += 37 {
+		var bt int64
+		for _, b := range baseTicks {
+			if b <= join {
+				bt = b
+			}
+		}
+		sb, err := RestoreShow(&cfg, bases[bt], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range log[bt:] {
+			if rec.began != nil {
+				if rec.sched {
+					sb.Schedule(*rec.began)
+				}
+				sb.Expect(*rec.began)
+			}
+			sb.Step(rec.in)
+			if sb.Hash() != rec.hash {
+				t.Fatalf("joined at %d (base %d): hash differs at tick %d", join, bt, rec.tick)
+			}
+			if rec.tick > join+3*rate {
+				break
+			}
+		}
+	}
+}
