@@ -32,6 +32,9 @@ const (
 	ActCursorRight Action = "cursor_right"
 	ActCursorUp    Action = "cursor_up"
 	ActCursorDown  Action = "cursor_down"
+	// ActPromote promotes a hot standby to primary (asks for confirmation); on a primary it does
+	// nothing.
+	ActPromote Action = "promote"
 )
 
 // laneAction and zoneAction name the numbered actions: lane_1..lane_8 select a lane, zone_1..zone_9
@@ -55,6 +58,7 @@ var actionHelp = []struct {
 	{"zone_1", "tap zone bottom-left"}, {"zone_2", "tap zone bottom"}, {"zone_3", "tap zone bottom-right"},
 	{ActCursorLeft, "cursor left"}, {ActCursorRight, "cursor right"}, {ActCursorUp, "cursor up"}, {ActCursorDown, "cursor down"},
 	{ActTap, "tap at cursor"}, {ActScoreUp, "score + step (confirm)"}, {ActScoreDown, "score - step (confirm)"},
+	{ActPromote, "promote this standby to primary (confirm)"},
 }
 
 // DefaultKeymap is the keymap for a standard keyboard with a numeric keypad.
@@ -67,6 +71,7 @@ func DefaultKeymap() map[string][]string {
 		string(ActScoreUp): {"KEY_KPPLUS"}, string(ActScoreDown): {"KEY_KPMINUS"},
 		string(ActCursorLeft): {"KEY_LEFT"}, string(ActCursorRight): {"KEY_RIGHT"},
 		string(ActCursorUp): {"KEY_UP"}, string(ActCursorDown): {"KEY_DOWN"},
+		string(ActPromote): {"KEY_F12"},
 	}
 	for i := 1; i <= 8; i++ {
 		m[string(laneAction(i))] = []string{fmt.Sprintf("KEY_%d", i)}
@@ -187,6 +192,8 @@ const (
 	UINone UI = iota
 	UIToggleHUD
 	UIQuit // confirmed: end the show
+	// UIPromote: confirmed: promote this standby to primary.
+	UIPromote
 )
 
 // Adjustment describes a confirmed score adjustment, for the log with its key and source.
@@ -293,7 +300,7 @@ func (o *Operator) PromptState(now int64) (text string, action Action, leftUS in
 }
 
 func (o *Operator) promptText() string {
-	what := map[Action]string{ActAbort: "ABORT THE ROUND", ActQuit: "QUIT TAPWALL",
+	what := map[Action]string{ActAbort: "ABORT THE ROUND", ActQuit: "QUIT TAPWALL", ActPromote: "PROMOTE THIS STANDBY TO PRIMARY",
 		ActScoreUp:   fmt.Sprintf("LANE %d SCORE +%d", o.askLane+1, o.cfg.Keyboard.AdjustStep),
 		ActScoreDown: fmt.Sprintf("LANE %d SCORE -%d", o.askLane+1, o.cfg.Keyboard.AdjustStep)}[o.ask]
 	return fmt.Sprintf("%s? %s to confirm, %s to cancel", what, o.keyHint(ActConfirm), o.keyHint(ActCancel))
@@ -360,7 +367,7 @@ func (o *Operator) Key(ev KeyEvent, out []game.Input) ([]game.Input, UI) {
 		out = append(out, o.input(game.KindGame, 0, int32(o.gameIdx), ev))
 	case ActHUD:
 		return out, UIToggleHUD
-	case ActAbort, ActQuit, ActScoreUp, ActScoreDown:
+	case ActAbort, ActQuit, ActScoreUp, ActScoreDown, ActPromote:
 		o.ask, o.askLane, o.askKey, o.askSrc = a, lane, ev.Key, ev.Source
 		o.askUntil = ev.TimeUS + int64(o.cfg.Keyboard.ConfirmMS)*1000
 	case ActTakeover:
@@ -422,7 +429,7 @@ func (o *Operator) isLaneSelect(ev KeyEvent) bool {
 // (desk keyboards through evdev) go through Key, one event at a time. ui is UIQuit when any key
 // confirmed quitting, else UIToggleHUD when the HUD key was pressed an odd number of times.
 func (o *Operator) KeysOfFrame(evs []KeyEvent, out []game.Input) ([]game.Input, UI) {
-	quit, hud := false, false
+	quit, hud, promote := false, false, false
 	handle := func(ev KeyEvent) {
 		var ui UI
 		out, ui = o.Key(ev, out)
@@ -431,6 +438,8 @@ func (o *Operator) KeysOfFrame(evs []KeyEvent, out []game.Input) ([]game.Input, 
 			quit = true
 		case UIToggleHUD:
 			hud = !hud
+		case UIPromote:
+			promote = true
 		}
 	}
 	for _, ev := range evs {
@@ -446,6 +455,8 @@ func (o *Operator) KeysOfFrame(evs []KeyEvent, out []game.Input) ([]game.Input, 
 	switch {
 	case quit:
 		return out, UIQuit
+	case promote:
+		return out, UIPromote
 	case hud:
 		return out, UIToggleHUD
 	}
@@ -458,6 +469,8 @@ func (o *Operator) confirmed(a Action, ev KeyEvent, out []game.Input) ([]game.In
 		out = append(out, o.input(game.KindAbort, 0, 0, ev))
 	case ActQuit:
 		return out, UIQuit
+	case ActPromote:
+		return out, UIPromote
 	case ActScoreUp, ActScoreDown:
 		d := o.cfg.Keyboard.AdjustStep
 		if a == ActScoreDown {

@@ -3,10 +3,10 @@ package showrun
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
-	"tapwall/game"
 	"tapwall/netsync"
 )
 
@@ -20,16 +20,16 @@ type BackendOptions struct {
 }
 
 // backend streams every ScoreEvent through the durable outbox to the backend and passes the
-// backend's show commands on. The frame goroutine only calls submit and commands; the outbox and
-// the client run on their own goroutines and never block it.
+// backend's show commands on. The frame goroutine hands events to the runner's gate and reads
+// commands; the gate, the outbox and the client run on their own goroutines and never block it.
 type backend struct {
 	opt      BackendOptions
 	outbox   *netsync.Outbox
 	client   *netsync.Client
 	log      zerolog.Logger
-	held     []netsync.Event // events the outbox's queue refused; retried every frame, in order
-	full     int64
 	cancel   context.CancelFunc
+	ctx      context.Context
+	clientOn atomic.Bool
 	done     chan struct{}
 	runErr   error // the outbox writer's last word: events not on disk at exit
 	welcomed bool  // the backend's numbering has been applied to the show
@@ -51,41 +51,29 @@ func openBackend(opt BackendOptions, local func() int64, log zerolog.Logger) (*b
 	return &backend{opt: opt, outbox: ob, client: cl, log: log, done: make(chan struct{}), cancel: func() {}}, nil
 }
 
-// start runs the outbox writer and the client until ctx is cancelled or close is called.
-func (b *backend) start(ctx context.Context) {
+// start runs the outbox writer until ctx is cancelled or close is called; withClient also runs
+// the client (a standby writes its outbox but connects only once promoted: startClient).
+func (b *backend) start(ctx context.Context, withClient bool) {
 	ctx, b.cancel = context.WithCancel(ctx)
-	go b.client.Run(ctx)
+	b.ctx = ctx
+	if withClient {
+		b.startClient(ctx)
+	}
 	go func() { b.runErr = b.outbox.Run(ctx); close(b.done) }()
 }
 
-// submit hands an event to the outbox, keeping it in memory while the outbox's queue is full.
-func (b *backend) submit(e game.ScoreEvent) {
-	b.held = append(b.held, e)
-	b.flush()
-}
-
-func (b *backend) flush() {
-	n := 0
-	for _, e := range b.held {
-		if err := b.outbox.Submit(e); err != nil {
-			b.full++
-			if b.full == 1 || b.full%1000 == 0 {
-				b.log.Error().Int("held", len(b.held)-n).Msg("outbox queue full (disk stalled?): scores held in memory and retried")
-			}
-			break
-		}
-		n++
+// startClient connects to the backend (any goroutine, once).
+func (b *backend) startClient(context.Context) {
+	if b.clientOn.Swap(true) {
+		return
 	}
-	b.held = append(b.held[:0], b.held[n:]...)
+	go b.client.Run(b.ctx)
 }
 
-// close writes what is still held and queued to disk and closes the outbox: the show's scores
-// made up to the last frame are durable (and sent on the next start) rather than lost.
+// close writes what is still queued to disk and closes the outbox: the show's scores made up to
+// the last frame are durable (and sent on the next start) rather than lost. Call it once the
+// gate has released everything it held.
 func (b *backend) close() {
-	b.flush()
-	if len(b.held) > 0 {
-		b.log.Error().Int("events", len(b.held)).Msg("outbox queue still full at exit: these scores are only in the round journal")
-	}
 	b.cancel() // a cancelled outbox writes everything still queued before it returns
 	<-b.done
 	if b.runErr != nil {

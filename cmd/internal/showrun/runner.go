@@ -21,6 +21,7 @@ import (
 	"tapwall/cmd/internal/control"
 	"tapwall/game"
 	"tapwall/input"
+	"tapwall/netsync"
 	"tapwall/render/scene"
 )
 
@@ -65,6 +66,11 @@ type Options struct {
 	Backend *BackendOptions
 	// Control is the control server's bound address, for /status.
 	Control string
+	// Follow makes this show a hot standby of the primary at this URL (ws://HOST:PORT/follow),
+	// presenting FollowToken: it steps the primary's ticks, opens no touch frames and connects to
+	// no backend until it is promoted.
+	Follow      string
+	FollowToken string
 	// MinFreeBytes is the free space under which disk_space stands (0: MinFreeBytes).
 	MinFreeBytes uint64
 }
@@ -127,6 +133,28 @@ type Runner struct {
 	runningSince int64 // show time the current round started running
 	downSince    int64 // show time the backend link was last seen down (0: up)
 
+	ctx           context.Context
+	role          string // RolePrimary, RoleStandby, RoleDiverged (RoleFenced is read off the link)
+	follows       *follows
+	gate          *gate
+	gateDone      chan struct{}
+	gateCancel    context.CancelFunc
+	base          game.ShowBase // the show's latest base: snapshots start there
+	since         []byte        // the tick records since the base, back to back
+	sinceEnds     []int
+	recBuf        []byte
+	fclient       *netsync.FollowClient
+	followCancel  context.CancelFunc
+	followIn      []game.Input
+	primaryOrigin int64
+	primaryEpoch  uint64
+	promotedAt    int64
+	divergedAt    int64
+	fatal         error
+	scheduledNow  bool  // the tick being stepped began a round scheduled by the backend
+	gateTimeouts  int64 // scores the gate released without a standby's ack, as last seen
+	gateTimeoutAt int64
+
 	statusMu  sync.Mutex
 	status    control.Status
 	lastFrame atomic.Int64 // show time of the last frame drawn
@@ -134,8 +162,13 @@ type Runner struct {
 
 type consoleReq struct {
 	in    game.Input
-	ui    string // "quit", "hud": window requests
-	reply chan int64
+	ui    string // "quit", "hud", "next_game", "promote": requests of the window or the show
+	reply chan consoleReply
+}
+
+type consoleReply struct {
+	tick int64
+	err  error
 }
 
 // New builds the runner of a show: it checks the options, opens the outbox and sets up the
@@ -149,7 +182,17 @@ func New(opt Options) (*Runner, error) {
 		keyBuf: make([]input.KeyEvent, 0, 16), out: make([]game.Input, 0, 64)}
 	r.alarms.log = opt.Log
 	r.pushFn = r.push
-	var err error
+	r.role = RolePrimary
+	if opt.Follow != "" {
+		r.role = RoleStandby
+	}
+	view, viewJSON, err := showView(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.follows = &follows{snap: make(chan snapReq, 4), log: opt.Log, view: view, viewJSON: viewJSON}
+	r.follows.lastTick.Store(-1)
+	r.base = game.ShowBase{Game: cfg.Round.Game, AttractOn: cfg.Show.Attract, Autoplay: opt.Autoplay}
 	if r.op, err = input.OperatorFor(cfg); err != nil {
 		return nil, err
 	}
@@ -192,8 +235,17 @@ func New(opt Options) (*Runner, error) {
 	r.show.SetNextRound(next + 1)
 	r.metrics = newMetrics()
 	r.lat.init()
+	if r.backend != nil {
+		r.gate = newGate()
+	}
+	if opt.Follow != "" {
+		r.fclient = netsync.NewFollowClient(opt.Follow, opt.FollowToken, viewJSON, opt.Clock, opt.Log)
+	}
 	return r, nil
 }
+
+// Fatal returns why the show ended on its own (a standby its primary refused), or nil.
+func (r *Runner) Fatal() error { return r.fatal }
 
 // openJournal opens a new round's journal (when there is a journal dir) and tells the outbox
 // where it is, so a score damaged on disk can be rebuilt from it. It never blocks.
@@ -222,17 +274,27 @@ func (r *Runner) Loop() *game.Loop { return r.loop }
 // Start starts the runner's goroutines (journal writer, touch frames, desk keyboards, backend
 // link, disk-space checks); they stop when ctx is cancelled and Close has been called.
 func (r *Runner) Start(ctx context.Context) {
+	r.ctx = ctx
 	if r.journal != nil {
 		go r.journal.Run(context.WithoutCancel(ctx)) // stopped by Close, after the last round's journal
 	}
-	if r.touch != nil {
+	if r.touch != nil && r.role == RolePrimary { // a standby opens its frames once promoted
 		go r.touch.run(ctx)
 	}
 	if r.keys != nil {
 		go r.keys.Run(ctx)
 	}
 	if r.backend != nil {
-		r.backend.start(ctx)
+		r.backend.start(context.WithoutCancel(ctx), r.role == RolePrimary) // stopped by Close, after the last scores
+		gctx, cancel := context.WithCancel(context.Background())
+		r.gateCancel, r.gateDone = cancel, make(chan struct{})
+		timeout := time.Duration(r.cfg.Standby.AckTimeoutMS) * time.Millisecond
+		go func() { r.gate.run(gctx, r.follows, r.backend.outbox, timeout); close(r.gateDone) }()
+	}
+	if r.fclient != nil {
+		fctx, cancel := context.WithCancel(ctx)
+		r.followCancel = cancel
+		go r.fclient.Run(fctx)
 	}
 	go r.watchDisk(ctx)
 	r.log.Info().Str("wall", r.cfg.Wall.ID).Int("lanes", len(r.cfg.Lanes)).Str("game", r.cfg.Round.Game).
@@ -260,8 +322,11 @@ func (r *Runner) Close(timeout time.Duration) error {
 		err = jerr
 	}
 	if r.backend != nil {
+		r.gateCancel() // the gate releases everything it holds to the outbox, then the outbox writes it
+		<-r.gateDone
 		r.backend.close()
 	}
+	r.stopFollow()
 	if r.journal != nil {
 		select {
 		case <-r.journal.Drained():
@@ -343,6 +408,10 @@ func (r *Runner) track(in game.Input) {
 // Frame is scene.Driver.Frame: this frame's window input and every feeder's inputs go into the
 // loop, then every tick that is due is stepped (bounded by render.step_budget_ms).
 func (r *Runner) Frame(now int64, win *scene.Input) bool {
+	r.frameNow = now
+	if r.role != RolePrimary {
+		return r.followFrame(now, win)
+	}
 	if r.loop == nil { // the first frame: tick 0 starts now, so ticks and frames are aligned
 		r.loop = game.NewLoop(r.cfg.Round.TickRate, now)
 		r.loop.SetStop(r.opt.ExitAfterTicks)
@@ -383,6 +452,7 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 		r.backendFrame(now)
 	}
 	r.consoleInputs(now)
+	r.snapshots(now)
 	budget := time.Duration(r.cfg.Render.StepBudgetMS) * time.Millisecond
 	t0 := time.Now()
 	n := r.loop.Advance(now, r, func() bool { return time.Since(t0) < budget })
@@ -488,7 +558,18 @@ func (r *Runner) consoleInputs(now int64) {
 	for {
 		select {
 		case req := <-r.console:
-			tick := r.loop.Next()
+			var tick int64
+			if r.loop != nil {
+				tick = r.loop.Next()
+			}
+			switch {
+			case req.ui == "promote":
+				req.reply <- consoleReply{tick: tick, err: r.promote(now, "POST /promote")}
+				continue
+			case r.role != RolePrimary && req.ui != "quit" && req.ui != "hud":
+				req.reply <- consoleReply{err: fmt.Errorf("%w: this show is a %s: it follows its primary, whose console takes inputs", control.ErrNotNow, r.role)}
+				continue
+			}
 			switch req.ui {
 			case "quit":
 				r.log.Warn().Str("source", "console").Msg("quit confirmed by operator")
@@ -510,7 +591,7 @@ func (r *Runner) consoleInputs(now int64) {
 				r.loop.PushAt(tick, req.in)
 				r.noteInput(req.in)
 			}
-			req.reply <- tick
+			req.reply <- consoleReply{tick: tick}
 			continue
 		default:
 		}
@@ -529,6 +610,8 @@ func (r *Runner) Step(in []game.Input) {
 		p.StartUS = 0
 		if err := r.show.Schedule(p); err != nil {
 			r.log.Error().Err(err).Uint32("round", p.Round).Msg("start command refused")
+		} else {
+			r.scheduledNow = true
 		}
 	}
 	r.show.Step(in)
@@ -536,11 +619,18 @@ func (r *Runner) Step(in []game.Input) {
 }
 
 func (r *Runner) afterStep(tick int64, in []game.Input) {
+	defer func() { r.scheduledNow = false }()
 	rd := r.show.Round()
 	tickUS := r.loop.TimeOf(tick)
 	for i := range in {
 		r.logAction(tick, &in[i], rd)
 		r.applied(&in[i], tickUS)
+	}
+	if r.role == RolePrimary { // every tick goes to the standbys, attract screen included
+		r.recordTick(tick, in, r.scheduledNow)
+	}
+	if err := r.show.Err(); err != nil {
+		r.alarms.set(AlarmJournal, -1, "JOURNAL: "+err.Error()+" — the round goes on without it", tickUS)
 	}
 	if rd == nil {
 		return
@@ -569,12 +659,9 @@ func (r *Runner) afterStep(tick int64, in []game.Input) {
 		}
 		lv.Uint32("round", e.Round).Int64("tick", e.Tick).Uint64("seq", e.Seq).Int("lane", e.Lane).Str("lane_name", rd.Name(e.Lane)).
 			Int64("delta", e.Delta).Int64("total", e.Total).Str("reason", e.Reason).Msg(scoreMessage(e.Reason))
-		if r.backend != nil {
-			r.backend.submit(e)
-		}
 	}
-	if err := r.show.Err(); err != nil {
-		r.alarms.set(AlarmJournal, -1, "JOURNAL: "+err.Error()+" — the round goes on without it", r.loop.TimeOf(tick))
+	if evs := r.show.Events(); r.gate != nil && len(evs) > 0 {
+		r.gate.add(evs, tick) // released to the outbox by the gate's goroutine (a standby's: at once)
 	}
 }
 
@@ -662,7 +749,7 @@ func (r *Runner) Scene(now int64) *scene.Scene {
 				s.Touches = append(s.Touches, scene.Touch{ID: c.ID, XMM: c.XMM, YMM: c.YMM, Lane: c.Lane})
 			}
 		}
-	default:
+	case r.loop != nil:
 		f := float64(now-r.loop.TimeOf(r.loop.Next())) * float64(r.cfg.Round.TickRate) / 1e6
 		s.Frac = min(max(f, 0), 0.999)
 		s.Touches = append(s.Touches, r.live[:r.nlive]...)

@@ -200,10 +200,9 @@ func (w *rateWindow) update(now int64, src *[game.NumSources]int64, lanes *[game
 	w.at = now
 }
 
-// backendFrame retries held scores and applies the backend's show commands.
+// backendFrame applies the backend's numbering and show commands.
 func (r *Runner) backendFrame(now int64) {
 	b := r.backend
-	b.flush()
 	if !b.welcomed {
 		select {
 		case <-b.client.Welcomed(): // number the next round after everything the backend holds
@@ -312,6 +311,9 @@ func (r *Runner) checkAlarms(now int64) {
 			r.alarms.clear(AlarmJournal, -1)
 		}
 	}
+	if r.loop == nil {
+		return
+	}
 	if d := r.loop.Dropped(); d > r.lastDrop {
 		r.lastDrop, r.dropAt = d, now
 		r.alarms.set(AlarmInputsDropped, -1, fmt.Sprintf("%d inputs dropped: the loop's queue was full (moves first)", d), now)
@@ -328,7 +330,14 @@ func (r *Runner) checkAlarms(now int64) {
 		} else if now-r.downSince >= 1_000_000 {
 			r.alarms.set(AlarmBackendDown, -1, "BACKEND NOT ANSWERING ("+state+"): scores wait in the outbox", now)
 		}
-		r.alarms.setIf(len(b.held) > 0, AlarmOutboxFull, -1, fmt.Sprintf("OUTBOX FULL: %d scores held in memory (disk stalled?)", len(b.held)), now)
+		held := r.gate.heldN()
+		r.alarms.setIf(held > 0 && !r.follows.attached(), AlarmOutboxFull, -1, fmt.Sprintf("OUTBOX FULL: %d scores held in memory (disk stalled?)", held), now)
+		if n := r.gate.timeouts.Load(); n > r.gateTimeouts {
+			r.gateTimeouts, r.gateTimeoutAt = n, now
+			r.alarms.set(AlarmStandby, -1, fmt.Sprintf("STANDBY NOT FOLLOWING: %d scores sent without its acknowledgement (standby.ack_timeout_ms %d)", n, r.cfg.Standby.AckTimeoutMS), now)
+		} else if r.role == RolePrimary && now-r.gateTimeoutAt > 5_000_000 && r.alarms.has(AlarmStandby, -1) {
+			r.alarms.clear(AlarmStandby, -1)
+		}
 		// The outbox's and the link's own alarms (events lost, a permanent gap, a conflict, the
 		// wall in use elsewhere, fenced): one per code, the newest message.
 		var seen [8]string
@@ -408,10 +417,10 @@ func (r *Runner) publish(now int64) {
 		health = r.touch.reader.Health()
 	}
 	r.rates.update(now, &r.bySource, &r.laneIn, health)
-	st := control.Status{Role: "primary", Wall: r.cfg.Wall.ID, Epoch: 1, Tick: r.loop.Next(), PID: os.Getpid(),
-		LagTicks: r.loop.Lag(now), FPS: r.fps.fps, TPS: r.fps.tps, Control: r.opt.Control, Phase: "idle",
+	st := control.Status{Role: r.role, Wall: r.cfg.Wall.ID, Epoch: 1, PID: os.Getpid(),
+		FPS: r.fps.fps, TPS: r.fps.tps, Control: r.opt.Control, Phase: "idle",
 		NextGame: r.show.Game(), TickRate: r.cfg.Round.TickRate, ShowUS: now, RenderScale: r.scale,
-		LateInputs: r.loop.Late(), DroppedInputs: r.loop.Dropped(), Queued: r.loop.Queued(),
+
 		Inputs: map[string]int64{}, InputRates: map[string]int64{}, WallMM: [2]int32{r.cfg.Wall.WidthMM, r.cfg.Wall.HeightMM},
 		Selected: r.op.Selected(), OnWall: r.cfg.Operator.OnWall, Alarms: slices.Clone(r.alarms.items), Frames: []control.Frame{}}
 	if st.Alarms == nil {
@@ -424,6 +433,22 @@ func (r *Runner) publish(now int64) {
 		st.FrameP99MS = float64(p[min(k-1, (k*99+99)/100-1)]) / 1000
 	}
 	_, st.Attract = r.show.Attract()
+	if r.loop != nil {
+		st.Tick, st.LateInputs, st.DroppedInputs, st.Queued = r.loop.Next(), r.loop.Late(), r.loop.Dropped(), r.loop.Queued()
+		if r.role == RolePrimary {
+			st.LagTicks = r.loop.Lag(now)
+		}
+	}
+	if r.fclient != nil && r.role != RolePrimary {
+		st.Following = r.opt.Follow
+		tick, _ := r.fclient.Primary()
+		st.FollowLagTicks = max(0, tick-(r.show.Tick()-1))
+		if state, _ := r.fclient.State(); state != "following" {
+			st.Backend = "standby: " + state
+		}
+	} else if r.role == RolePrimary && r.fclient != nil {
+		st.Following = ""
+	}
 	for s := game.Source(0); s < game.NumSources; s++ {
 		st.Inputs[s.String()] = r.bySource[s]
 		st.InputRates[s.String()] = r.rates.perSrc[s]
@@ -500,7 +525,7 @@ func (r *Runner) publish(now int64) {
 	}
 	if b := r.backend; b != nil {
 		state, ls := b.link()
-		st.Backend, st.Outbox, st.Epoch = state, ls.Depth+len(b.held), b.outbox.Epoch()
+		st.Backend, st.Outbox, st.Epoch = state, ls.Depth+r.gate.heldN(), b.outbox.Epoch()
 		if ls.State == netsync.LinkFenced {
 			st.Role = "fenced"
 		}
@@ -562,7 +587,7 @@ func (r *Runner) Status() control.Status {
 
 // Input is control.Show.Input: one console input line, applied at the next tick.
 func (r *Runner) Input(ctx context.Context, line []byte) (int64, error) {
-	req := consoleReq{reply: make(chan int64, 1)}
+	req := consoleReq{reply: make(chan consoleReply, 1)}
 	action, in, err := game.ParseConsoleInput(line, r.cfg)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", control.ErrBadInput, err)
@@ -580,8 +605,8 @@ func (r *Runner) Input(ctx context.Context, line []byte) (int64, error) {
 		return 0, fmt.Errorf("the frame loop is not taking inputs: %w", ctx.Err())
 	}
 	select {
-	case tick := <-req.reply:
-		return tick, nil
+	case rep := <-req.reply:
+		return rep.tick, rep.err
 	case <-ctx.Done():
 		return 0, fmt.Errorf("the frame loop did not apply the input in time: %w", ctx.Err())
 	}

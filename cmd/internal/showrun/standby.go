@@ -1,0 +1,201 @@
+package showrun
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"tapwall/game"
+	"tapwall/input"
+	"tapwall/netsync"
+	"tapwall/render/scene"
+)
+
+// stopFollow ends the follow link (a promoted or closing standby).
+func (r *Runner) stopFollow() {
+	if r.followCancel != nil {
+		r.followCancel()
+		r.followCancel = nil
+	}
+}
+
+// followFrame is Frame for a standby: it steps exactly the primary's ticks as they arrive,
+// checking the show's hash after each; its window and desk keys do nothing but promote; it promotes
+// itself after standby.promote_after_ms of silence from the primary.
+func (r *Runner) followFrame(now int64, win *scene.Input) bool {
+	if err := r.fclient.Fatal(); err != nil {
+		r.fatal = err
+		r.log.Error().Err(err).Msg("this standby cannot follow its primary")
+		return false
+	}
+	if r.quit.Load() {
+		return false
+	}
+	if win != nil {
+		if win.Close {
+			r.op.AskQuit(now)
+		}
+		r.keyBuf = r.keyBuf[:0]
+		for _, k := range win.Keys {
+			r.keyBuf = append(r.keyBuf, input.KeyEvent{Key: k.Name, Pressed: k.Pressed, TimeUS: now, Source: "window"})
+		}
+		var ui input.UI
+		r.out, ui = r.op.KeysOfFrame(r.keyBuf, r.out[:0]) // a standby's keys act on nothing but itself
+		r.standbyUI(ui, now, "window keys")
+	}
+	if r.keys != nil {
+		for drained := false; !drained; {
+			select {
+			case ev := <-r.keys.Events():
+				var ui input.UI
+				r.out, ui = r.op.Key(ev, r.out[:0])
+				r.standbyUI(ui, now, ev.Source)
+			default:
+				drained = true
+			}
+		}
+	}
+	r.consoleInputs(now)
+	if r.role == RolePrimary { // promoted by a key or the console in this frame
+		return r.Frame(now, nil)
+	}
+	budget := time.Duration(r.cfg.Render.StepBudgetMS) * time.Millisecond
+	t0 := time.Now()
+	for time.Since(t0) < budget {
+		select {
+		case m := <-r.fclient.Messages():
+			r.follow(m, now)
+			continue
+		default:
+		}
+		break
+	}
+	if r.role == RoleStandby && r.show != nil && r.cfg.Standby.PromoteAfterMS > 0 && !r.fclient.Dropped() {
+		_, at := r.fclient.Primary()
+		if silent := now - at; at > 0 && silent > int64(r.cfg.Standby.PromoteAfterMS)*1000 {
+			if err := r.promote(now, fmt.Sprintf("the primary's ticks stopped %d ms ago", silent/1000)); err == nil {
+				return r.Frame(now, nil)
+			}
+		}
+	}
+	if now >= r.nextCheck {
+		r.nextCheck = now + 250_000
+		r.checkAlarms(now)
+	}
+	if now >= r.nextPub {
+		r.nextPub = now + StatusEvery
+		r.publish(now)
+	}
+	return true
+}
+
+// standbyUI does what a standby's key asks: promote (confirmed), the HUD, quit.
+func (r *Runner) standbyUI(ui input.UI, now int64, source string) {
+	switch ui {
+	case input.UIPromote:
+		if err := r.promote(now, "promote keys ("+source+")"); err != nil {
+			r.log.Error().Err(err).Msg("promotion refused")
+		}
+	default:
+		r.ui(ui, source)
+	}
+}
+
+// follow applies one message of the primary's stream: a snapshot rebuilds the show, a tick
+// record steps it.
+func (r *Runner) follow(m netsync.FollowMsg, now int64) {
+	switch m.Type {
+	case netsync.FollowSnapshot:
+		if err := r.restore(m, now); err != nil {
+			r.diverge(m.Tick, "snapshot: "+err.Error(), now)
+		}
+	case netsync.FollowTick:
+		if r.show == nil || r.role != RoleStandby {
+			return
+		}
+		if err := r.applyRecord(&m); err != nil {
+			r.diverge(m.T, err.Error(), now)
+		}
+	}
+}
+
+// restore rebuilds the show from the primary's snapshot: its base, then every tick since.
+func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
+	if m.Base == nil || m.Rate != r.cfg.Round.TickRate {
+		return errors.New("no base, or another tick rate")
+	}
+	if r.show != nil {
+		r.show.Close()
+	}
+	if r.journal != nil { // a rejoin writes its journals afresh, under new names
+		r.journal = newJournalWriter(r.opt.JournalDir, time.Now(), r.log)
+		go r.journal.Run(r.ctx)
+	}
+	sh, err := game.RestoreShow(r.cfg, *m.Base, r.openJournal)
+	if err != nil {
+		return err
+	}
+	r.show, r.lastRound = sh, nil
+	off, _ := r.fclient.Offset()
+	r.primaryOrigin, r.primaryEpoch = m.OriginUS, m.Epoch
+	r.loop = game.NewLoop(r.cfg.Round.TickRate, m.OriginUS+off)
+	r.loop.SetNext(m.Base.Tick)
+	if r.fps.at == 0 {
+		r.fps.start(now)
+	}
+	for i := range m.Ticks {
+		if err := r.applyRecord(&m.Ticks[i]); err != nil {
+			return err
+		}
+	}
+	if r.show.Tick() != m.Tick {
+		return fmt.Errorf("the snapshot ends at tick %d, the show at %d", m.Tick, r.show.Tick())
+	}
+	r.role = RoleStandby
+	r.alarms.clear(AlarmStandby, -1)
+	r.log.Info().Int64("tick", m.Tick).Int64("base_tick", m.Base.Tick).Int("ticks", len(m.Ticks)).Uint64("epoch", m.Epoch).
+		Str("primary", r.opt.Follow).Msg("following the primary")
+	return nil
+}
+
+// applyRecord steps the primary's tick: its inputs, the round it began, then checks the hash.
+func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
+	if m.T != r.show.Tick() {
+		return fmt.Errorf("record for tick %d, the show is at tick %d", m.T, r.show.Tick())
+	}
+	r.followIn = r.followIn[:0]
+	for _, raw := range m.Inputs {
+		ti, err := game.ParseInputLine(raw, r.cfg)
+		if err != nil {
+			return fmt.Errorf("tick %d: input %s: %v", m.T, raw, err)
+		}
+		r.followIn = append(r.followIn, ti.Input)
+	}
+	if m.Began != nil {
+		if m.Sched {
+			if err := r.show.Schedule(*m.Began); err != nil {
+				return fmt.Errorf("tick %d: %v", m.T, err)
+			}
+		}
+		r.show.Expect(*m.Began)
+	}
+	r.loop.SetNext(m.T)
+	r.show.Step(r.followIn)
+	r.afterStep(m.T, r.followIn)
+	r.loop.SetNext(m.T + 1)
+	if got := game.FormatHash(r.show.Hash()); got != m.Hash {
+		return fmt.Errorf("state hash after tick %d is %s, the primary's %s", m.T, got, m.Hash)
+	}
+	return nil
+}
+
+// diverge marks this standby as no longer the same show as its primary: it never promotes itself.
+func (r *Runner) diverge(tick int64, why string, now int64) {
+	if r.role == RoleDiverged {
+		return
+	}
+	r.role, r.divergedAt = RoleDiverged, now
+	msg := fmt.Sprintf("STANDBY DIVERGED at tick %d: %s — it will not take over; restart it with --follow to rejoin", tick, why)
+	r.alarms.set(AlarmStandby, -1, msg, now)
+	r.stopFollow()
+}
