@@ -345,7 +345,7 @@ func (c *FollowClient) session(ctx context.Context) error {
 			c.seen(m.Tick, now)
 			continue
 		default:
-			return fmt.Errorf("%w: unexpected %q from the primary", ErrFollowRefused, m.Type)
+			return fmt.Errorf("%w: %s sent a %q message: is it a tapwall primary's /follow?", ErrFollowRefused, c.url, m.Type)
 		}
 		select {
 		case c.msgs <- m:

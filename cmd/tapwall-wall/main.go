@@ -23,6 +23,7 @@ import (
 	"tapwall/cmd/internal/showrun"
 	"tapwall/game"
 	"tapwall/input"
+	"tapwall/netsync"
 	"tapwall/render"
 )
 
@@ -102,6 +103,18 @@ func run(args []string) int {
 		}
 		ropt.Backend = &showrun.BackendOptions{URL: opt.Backend, Wall: cfg.Wall.ID, Token: opt.Token, Outbox: opt.Outbox, CA: opt.BackendCA}
 	}
+	if opt.Follow != "" {
+		ropt.Follow, ropt.FollowToken = opt.Follow, opt.ControlToken
+		if ropt.Backend != nil { // a restarted primary becomes a standby: its old outbox is never sent
+			moved, err := netsync.SetAside(opt.Outbox)
+			if err != nil {
+				return fail(fmt.Errorf("--outbox %s: cannot set it aside for a standby: %w", opt.Outbox, err))
+			}
+			if moved != "" {
+				log.Warn().Str("outbox", opt.Outbox).Str("set_aside", moved).Msg("old outbox set aside (kept, never sent): this show follows a primary now")
+			}
+		}
+	}
 	runner, err := showrun.New(ropt)
 	if err != nil {
 		return fail(err)
@@ -140,7 +153,7 @@ func run(args []string) int {
 	}
 	if opt.Control != "" && calib == nil { // calibrate serves no control server
 		srv, err := control.New(control.Config{Addr: opt.Control, Token: opt.ControlToken, Show: runner, Log: log,
-			AllowedHosts: opt.AllowedHosts})
+			AllowedHosts: opt.AllowedHosts, Follow: runner.FollowHandler()})
 		if err != nil {
 			return fail(err)
 		}
@@ -159,6 +172,10 @@ func run(args []string) int {
 	if err != nil {
 		log.Error().Err(err).Msg("window ended with an error")
 		return 1
+	}
+	if err := runner.Fatal(); err != nil {
+		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
+		return 2
 	}
 	if err := runner.ShotErr(); err != nil {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)

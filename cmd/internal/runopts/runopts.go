@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,7 @@ type Options struct {
 	EvemuAt        int64
 	Control        string
 	ControlToken   string
+	Follow         string
 	AllowedHosts   []string
 	Backend        string
 	Wall           string
@@ -84,6 +86,7 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	fs.Int64Var(&o.EvemuAt, "evemu-at", -1, "start --evemu playback at this show tick (default: when the next round starts running)")
 	fs.StringVar(&o.Control, "control", control.DefaultAddr, "control server (status, metrics, operator console) on HOST:PORT; \"\" disables it; port 0 picks a free one")
 	fs.StringVar(&o.ControlToken, "control-token", "", "token the control server requires (Authorization: Bearer T); required off loopback")
+	fs.StringVar(&o.Follow, "follow", "", "run as the hot standby of the primary at ws://HOST:PORT/follow (its control server; --control-token is presented to it)")
 	hosts := fs.String("control-allowed-host", "", "extra host names (comma-separated) the control server answers to, e.g. the name the desk reaches this PC by")
 	fs.StringVar(&o.Calibrate, "calibrate", "", "calibrate the named frame: crosshairs to touch, then the fit is written to --config")
 	fs.StringVar(&o.LogFormat, "log-format", "json", "log format on stderr: json or console")
@@ -93,6 +96,15 @@ func Parse(args []string, out io.Writer) (Options, error) {
 	}
 	if *evemu != "" {
 		o.Evemu = strings.Split(*evemu, ",")
+	}
+	if o.Follow != "" {
+		u, err := url.Parse(o.Follow)
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return o, fmt.Errorf("--follow %q: give the primary's ws://HOST:PORT/follow", o.Follow)
+		}
+		if o.Calibrate != "" {
+			return o, fmt.Errorf("--follow and --calibrate do not go together")
+		}
 	}
 	if *hosts != "" {
 		o.AllowedHosts = strings.Split(*hosts, ",")

@@ -564,7 +564,11 @@ func (r *Runner) consoleInputs(now int64) {
 			}
 			switch {
 			case req.ui == "promote":
-				req.reply <- consoleReply{tick: tick, err: r.promote(now, "POST /promote")}
+				err := r.promote(now, "POST /promote")
+				if err == nil {
+					r.publish(now) // the caller reads /status next: it must say primary
+				}
+				req.reply <- consoleReply{tick: tick, err: err}
 				continue
 			case r.role != RolePrimary && req.ui != "quit" && req.ui != "hud":
 				req.reply <- consoleReply{err: fmt.Errorf("%w: this show is a %s: it follows its primary, whose console takes inputs", control.ErrNotNow, r.role)}
@@ -643,7 +647,7 @@ func (r *Runner) afterStep(tick int64, in []game.Input) {
 		if r.evemu != nil && r.opt.EvemuAt < 0 && !r.evemu.started {
 			r.evemuPending = true
 		}
-		if r.backend != nil && !r.backend.welcomed {
+		if r.backend != nil && !r.backend.welcomed && r.role == RolePrimary {
 			r.alarms.set(AlarmNumbering, -1, fmt.Sprintf("round %d was numbered before the backend answered: if the backend already holds it, its scores conflict", p.Round), r.loop.TimeOf(tick))
 		}
 	}
@@ -791,7 +795,7 @@ func (r *Runner) Shot() (string, bool) {
 	if r.opt.Screenshot == "" || r.shotTaken || r.loop == nil || r.opt.ExitAfterTicks == 0 {
 		return "", false
 	}
-	return r.opt.Screenshot, r.loop.Next() >= r.opt.ExitAfterTicks
+	return r.opt.Screenshot, r.show.Tick() >= r.opt.ExitAfterTicks
 }
 
 // Drawn is scene.Driver.Drawn: a frame was presented at show time now.

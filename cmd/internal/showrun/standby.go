@@ -31,6 +31,9 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 	if r.quit.Load() {
 		return false
 	}
+	if n := r.opt.ExitAfterTicks; n > 0 && r.show.Tick() >= n && (r.opt.Screenshot == "" || r.shotTaken) {
+		return false
+	}
 	if win != nil {
 		if win.Close {
 			r.op.AskQuit(now)
@@ -61,7 +64,7 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 	}
 	budget := time.Duration(r.cfg.Render.StepBudgetMS) * time.Millisecond
 	t0 := time.Now()
-	for time.Since(t0) < budget {
+	for time.Since(t0) < budget && (r.opt.ExitAfterTicks == 0 || r.show.Tick() < r.opt.ExitAfterTicks) {
 		select {
 		case m := <-r.fclient.Messages():
 			r.follow(m, now)

@@ -320,7 +320,7 @@ func (r *Runner) checkAlarms(now int64) {
 	} else if now-r.dropAt > 10_000_000 {
 		r.alarms.clear(AlarmInputsDropped, -1)
 	}
-	if b := r.backend; b != nil {
+	if b := r.backend; b != nil && b.clientOn.Load() { // a standby's link is off until promoted
 		state, st := b.link()
 		if st.Connected {
 			r.downSince = 0
@@ -523,8 +523,12 @@ func (r *Runner) publish(now int64) {
 	if r.keys != nil {
 		st.Keyboards = r.keys.Connected()
 	}
+	st.AdjustStep = r.cfg.Keyboard.AdjustStep
 	if b := r.backend; b != nil {
 		state, ls := b.link()
+		if !b.clientOn.Load() {
+			state = "not connected: a standby connects once promoted"
+		}
 		st.Backend, st.Outbox, st.Epoch = state, ls.Depth+r.gate.heldN(), b.outbox.Epoch()
 		if ls.State == netsync.LinkFenced {
 			st.Role = "fenced"
