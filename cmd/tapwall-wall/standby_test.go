@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/draw"
 	"image/png"
@@ -12,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -266,4 +269,42 @@ func httpGet(url string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
+}
+
+// TestFailoverDrill is the heavy drill kept out of CI: TAPWALL_DRILL_KILLS=20 runs that many
+// primary/standby pairs, SIGKILLs each primary at a random tick, and reports the promotion time
+// (kill to the standby's /status saying primary) p50/p99/max. scripts/failover-drill.sh runs it.
+func TestFailoverDrill(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("TAPWALL_DRILL_KILLS"))
+	if n <= 0 {
+		t.Skip("the failover drill runs with TAPWALL_DRILL_KILLS=N (scripts/failover-drill.sh): it takes minutes")
+	}
+	var times []time.Duration
+	for i := 0; i < n; i++ {
+		func() {
+			prim := startWall(t, standbyCfg, standbyScript, "--autoplay", "--window", "200x100")
+			defer prim.cmd.Process.Kill()
+			stby := startWall(t, standbyCfg, standbyScript, "--autoplay", "--window", "200x100", "--follow", "ws://"+prim.addr+"/follow")
+			defer stby.cmd.Process.Kill()
+			killAt := 60 + rand.Float64()*400
+			waitStatus(t, stby, "following", 60*time.Second, func(st map[string]any) bool {
+				tick, _ := st["tick"].(float64)
+				return st["role"] == "standby" && tick >= killAt
+			})
+			prim.cmd.Process.Signal(syscall.SIGKILL)
+			killed := time.Now()
+			waitStatus(t, stby, "promotion", 10*time.Second, func(st map[string]any) bool { return st["role"] == "primary" })
+			d := time.Since(killed)
+			times = append(times, d)
+			t.Logf("kill %d at tick %.0f: promoted after %v", i+1, killAt, d.Round(time.Millisecond))
+		}()
+	}
+	slices.Sort(times)
+	line := fmt.Sprintf("promotion over %d kills (promote_after_ms 1000): p50 %v p99 %v max %v", n, times[n/2].Round(time.Millisecond),
+		times[min(n-1, n*99/100)].Round(time.Millisecond), times[n-1].Round(time.Millisecond))
+	t.Log(line)
+	fmt.Println(line)
+	if times[n-1] > 1250*time.Millisecond+100*time.Millisecond {
+		t.Errorf("a promotion took %v: want within promote_after_ms + 250 ms", times[n-1])
+	}
 }

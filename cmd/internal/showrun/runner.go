@@ -226,6 +226,9 @@ func New(opt Options) (*Runner, error) {
 		next = MaxJournalRound(opt.JournalDir, cfg.Wall.ID)
 	}
 	if opt.Backend != nil {
+		if opt.Backend.Wall != cfg.Wall.ID {
+			return nil, fmt.Errorf("showrun: the backend's wall %q is not the config's wall.id %q", opt.Backend.Wall, cfg.Wall.ID)
+		}
 		if r.backend, err = openBackend(*opt.Backend, opt.Clock, opt.Log); err != nil {
 			return nil, err
 		}
