@@ -69,13 +69,15 @@ type Recorder struct {
 }
 
 // NewRecorder writes the journal header for r to w (nil: no journal) and returns the recorder.
-// With flushEachHash, the journal is flushed at every hash line, so a crash loses at most hashEvery
-// ticks of it (live shows); otherwise it is flushed on Close (sim).
-func NewRecorder(w io.Writer, r *Round, hashEvery int, flushEachHash bool) (*Recorder, error) {
+// With live, what each tick journals is flushed to w at the end of the tick (a live show's w is an
+// in-memory queue that its own goroutine writes out, so this costs a copy), so a process that dies
+// loses at most the lines its writer had not yet written; otherwise the journal is flushed on Close
+// (sim).
+func NewRecorder(w io.Writer, r *Round, hashEvery int, live bool) (*Recorder, error) {
 	if hashEvery < 1 {
 		hashEvery = 1
 	}
-	rec := &Recorder{r: r, every: int64(hashEvery), buf: make([]byte, 0, 512), flush: flushEachHash}
+	rec := &Recorder{r: r, every: int64(hashEvery), buf: make([]byte, 0, 512), flush: live}
 	if w == nil {
 		return rec, nil
 	}
@@ -132,10 +134,10 @@ func (rec *Recorder) Step(in []Input) {
 		b = append(b, "\"}\n"...)
 		rec.buf = b
 		rec.write(b)
-		if rec.flush && rec.err == nil {
-			if err := rec.w.Flush(); err != nil {
-				rec.err = fmt.Errorf("game: journal flush: %w", err)
-			}
+	}
+	if rec.flush && rec.w != nil && rec.err == nil && rec.w.Buffered() > 0 {
+		if err := rec.w.Flush(); err != nil {
+			rec.err = fmt.Errorf("game: journal flush: %w", err)
 		}
 	}
 }

@@ -135,11 +135,29 @@ func TestFailoverAfterSIGKILLLosesNoScore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("replay of the standby's journal: %v\n%s", err, out)
 	}
+	// The killed primary's journal, cut by the SIGKILL, replays as far as it goes (exit 0).
+	pj, _ := filepath.Glob(filepath.Join(prim.dir, "journals", "*.jsonl"))
+	if len(pj) == 0 {
+		t.Fatal("the primary wrote no journal before its SIGKILL")
+	}
+	if out, err := exec.Command(filepath.Join(binDir, "tapwall"), "replay", pj[0]).CombinedOutput(); err != nil {
+		t.Fatalf("replay of the killed primary's journal: %v\n%s", err, out)
+	}
 	// The old primary comes back without --follow: fenced, nothing of it stored.
 	old := startWall(t, standbyCfg, standbyScript, append([]string{"--outbox", filepath.Join(dirP, "outbox")}, common...)...)
 	waitStatus(t, old, "the revived primary fenced", 30*time.Second, func(st map[string]any) bool { return st["role"] == "fenced" })
 	if n, _ := hb.round("stage", 2); n != 0 {
 		t.Fatalf("the backend stored %d events from the fenced old primary", n)
+	}
+	// Restarted with --follow pointing at the new primary, it becomes its standby; its old outbox
+	// is set aside, never sent.
+	old.cmd.Process.Kill()
+	<-old.exited
+	again := startWall(t, standbyCfg, standbyScript, append([]string{"--outbox", filepath.Join(dirP, "outbox"),
+		"--follow", "ws://" + stby.addr + "/follow"}, common...)...)
+	waitStatus(t, again, "the old primary following the new one", 30*time.Second, func(st map[string]any) bool { return st["role"] == "standby" })
+	if aside, _ := filepath.Glob(filepath.Join(dirP, "outbox.set-aside-*")); len(aside) != 1 || !strings.Contains(again.stderr.String(), "set aside") {
+		t.Fatalf("the old outbox was not set aside: %v", aside)
 	}
 }
 

@@ -314,9 +314,10 @@ func (r *Runner) write(conn *websocket.Conn, msgs [][]byte, maxLag time.Duration
 
 func appendInt(b []byte, v int64) []byte { return fmt.Appendf(b, "%d", v) }
 
-// recordTick is the primary's part of a stepped tick for its standbys (frame goroutine): the
-// tick's record goes to every attached standby and into the log a joiner's snapshot is built
-// from; a standby whose ring is full or too far behind is dropped, never waited for.
+// recordTick keeps a stepped tick's record (frame goroutine) in the log a joiner's snapshot is
+// built from (a standby keeps it too: once promoted, it takes standbys itself) and, on a primary,
+// hands it to every attached standby; a standby whose ring is full or too far behind is dropped,
+// never waited for.
 func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	fs := r.follows
 	fs.lastTick.Store(tick)
@@ -332,6 +333,9 @@ func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	r.recBuf = netsync.AppendTickRecord(r.recBuf[:0], tick, r.opt.Clock(), in, began, scheduled, r.show.Hash())
 	r.since = append(r.since, r.recBuf...)
 	r.sinceEnds = append(r.sinceEnds, len(r.since))
+	if r.role != RolePrimary {
+		return
+	}
 	maxLag := int64(r.cfg.Standby.MaxLagMS) * 1000
 	lagTicks := maxLag * int64(r.cfg.Round.TickRate) / 1_000_000
 	fs.mu.Lock()

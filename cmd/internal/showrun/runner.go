@@ -633,9 +633,7 @@ func (r *Runner) afterStep(tick int64, in []game.Input) {
 		r.logAction(tick, &in[i], rd)
 		r.applied(&in[i], tickUS)
 	}
-	if r.role == RolePrimary { // every tick goes to the standbys, attract screen included
-		r.recordTick(tick, in, r.scheduledNow)
-	}
+	r.recordTick(tick, in, r.scheduledNow) // every tick goes to the standbys, attract screen included
 	if err := r.show.Err(); err != nil {
 		r.alarms.set(AlarmJournal, -1, "JOURNAL: "+err.Error()+" — the round goes on without it", tickUS)
 	}

@@ -143,6 +143,7 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 	r.primaryOrigin, r.primaryEpoch = m.OriginUS, m.Epoch
 	r.loop = game.NewLoop(r.cfg.Round.TickRate, m.OriginUS+off)
 	r.loop.SetNext(m.Base.Tick)
+	r.base, r.since, r.sinceEnds = *m.Base, r.since[:0], r.sinceEnds[:0]
 	if r.fps.at == 0 {
 		r.fps.start(now)
 	}
@@ -179,6 +180,7 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 			if err := r.show.Schedule(*m.Began); err != nil {
 				return fmt.Errorf("tick %d: %v", m.T, err)
 			}
+			r.scheduledNow = true
 		}
 		r.show.Expect(*m.Began)
 	}
