@@ -153,76 +153,85 @@ func isIdentity(c []float64) bool {
 	return c[0] == 1 && c[1] == 0 && c[2] == 0 && c[3] == 0 && c[4] == 1 && c[5] == 0
 }
 
-// CheckConfig validates the [input] and [[frames]] parts of cfg and returns an error naming the key.
+// CheckConfig validates the [input] and [[frames]] parts of cfg and returns an error listing every
+// problem, one line each, key first (it wraps ErrConfig).
 func CheckConfig(cfg *game.Config) error {
-	bad := func(key, format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrConfig, key, fmt.Sprintf(format, args...))
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
 	}
 	in := cfg.Input
 	switch {
 	case in.SeamDistanceMM < 0 || in.SeamDistanceMM > 1000:
-		return bad("input.seam_distance_mm", "%d: use 0..1000 mm", in.SeamDistanceMM)
+		bad("input.seam_distance_mm", "%d: use 0..1000 mm", in.SeamDistanceMM)
 	case in.SeamTimeMS < 0 || in.SeamTimeMS > 1000:
-		return bad("input.seam_time_ms", "%d: use 0..1000 ms", in.SeamTimeMS)
+		bad("input.seam_time_ms", "%d: use 0..1000 ms", in.SeamTimeMS)
 	case in.MergeDistanceMM < 0 || in.MergeDistanceMM > 1000:
-		return bad("input.merge_distance_mm", "%d: use 0..1000 mm", in.MergeDistanceMM)
+		bad("input.merge_distance_mm", "%d: use 0..1000 mm", in.MergeDistanceMM)
 	case in.DejitterMM < 0 || in.DejitterMM > 100:
-		return bad("input.dejitter_mm", "%d: use 0..100 mm", in.DejitterMM)
+		bad("input.dejitter_mm", "%d: use 0..100 mm", in.DejitterMM)
 	case in.StuckMS < 100:
-		return bad("input.stuck_ms", "%d: use at least 100 ms", in.StuckMS)
+		bad("input.stuck_ms", "%d: use at least 100 ms", in.StuckMS)
 	case in.LaneContactLimit < 1 || in.LaneContactLimit > MaxWallContacts:
-		return bad("input.lane_contact_limit", "%d: use 1..%d", in.LaneContactLimit, MaxWallContacts)
+		bad("input.lane_contact_limit", "%d: use 1..%d", in.LaneContactLimit, MaxWallContacts)
 	case in.DeadZoneMM < 0 || 2*in.DeadZoneMM >= cfg.Lanes[0].WidthMM:
-		return bad("input.dead_zone_mm", "%d: must be at least 0 and less than half a lane", in.DeadZoneMM)
+		bad("input.dead_zone_mm", "%d: must be at least 0 and less than half a lane", in.DeadZoneMM)
 	case in.ReopenMS < 10 || in.ReopenMS > 1000:
-		return bad("input.reopen_ms", "%d: use 10..1000 ms (a frame must be back within 1 s)", in.ReopenMS)
+		bad("input.reopen_ms", "%d: use 10..1000 ms (a frame must be back within 1 s)", in.ReopenMS)
 	}
 	names := map[string]bool{}
 	for i, f := range cfg.Frames {
 		key := fmt.Sprintf("frames[%d]", i)
 		if f.Name == "" || names[f.Name] {
-			return bad(key+".name", "every frame needs a unique name, got %q", f.Name)
+			bad(key+".name", "every frame needs a unique name, got %q", f.Name)
 		}
 		names[f.Name] = true
 		if f.WidthMM <= 0 || f.HeightMM <= 0 || f.XMM < 0 || f.YMM < 0 ||
-			f.XMM+f.WidthMM > cfg.Wall.WidthMM || f.YMM+f.HeightMM > cfg.Wall.HeightMM {
-			return bad(key+".x_mm", "frame %q (%d,%d %dx%d mm) must lie on the %dx%d mm wall", f.Name,
+			int64(f.XMM)+int64(f.WidthMM) > int64(cfg.Wall.WidthMM) || int64(f.YMM)+int64(f.HeightMM) > int64(cfg.Wall.HeightMM) {
+			bad(key+".x_mm", "frame %q (%d,%d %dx%d mm) must lie on the %dx%d mm wall", f.Name,
 				f.XMM, f.YMM, f.WidthMM, f.HeightMM, cfg.Wall.WidthMM, cfg.Wall.HeightMM)
 		}
 		if f.Rotation != 0 && f.Rotation != 90 && f.Rotation != 180 && f.Rotation != 270 {
-			return bad(key+".rotation", "%d: use 0, 90, 180 or 270", f.Rotation)
+			bad(key+".rotation", "%d: use 0, 90, 180 or 270", f.Rotation)
 		}
 		if len(f.Calibration) != 0 && len(f.Calibration) != 6 {
-			return bad(key+".calibration", "want 6 numbers (a b c d e f), got %d", len(f.Calibration))
+			bad(key+".calibration", "want 6 numbers (a b c d e f), got %d", len(f.Calibration))
 		}
 		for _, v := range f.Calibration {
 			if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 100 {
-				return bad(key+".calibration", "%v is not a sane matrix entry", v)
+				bad(key+".calibration", "%v is not a sane matrix entry", v)
+				break
 			}
 		}
 		if _, err := ParseProtocol(f.Protocol); err != nil {
-			return bad(key+".protocol", "%v", err)
+			bad(key+".protocol", "%v", err)
 		}
 		if (f.XAxis == "") != (f.YAxis == "") {
-			return bad(key+".x_axis", "set both x_axis and y_axis, or neither")
+			bad(key+".x_axis", "set both x_axis and y_axis, or neither")
 		}
-		for k, a := range map[string]string{"x_axis": f.XAxis, "y_axis": f.YAxis} {
-			if a != "" {
-				if _, err := AxisCode(a); err != nil {
-					return bad(key+"."+k, "%v", err)
+		for _, ax := range [...]struct{ k, a string }{{"x_axis", f.XAxis}, {"y_axis", f.YAxis}} {
+			if ax.a != "" {
+				if _, err := AxisCode(ax.a); err != nil {
+					bad(key+"."+ax.k, "%v", err)
 				}
 			}
 		}
 		if f.MatchID != "" {
 			if _, _, err := parseMatchID(f.MatchID); err != nil {
-				return bad(key+".match_id", "%v", err)
+				bad(key+".match_id", "%v", err)
 			}
 		}
 		if len(cfg.Frames) > 1 && f.MatchName == "" && f.MatchPhys == "" && f.MatchID == "" && f.MatchPath == "" {
-			return bad(key+".match_name", "frame %q matches every device: with several frames, set match_name, match_phys, match_id or match_path", f.Name)
+			bad(key+".match_name", "frame %q matches every device: with several frames, set match_name, match_phys, match_id or match_path", f.Name)
 		}
 	}
-	return nil
+	if len(problems) == 0 {
+		return nil
+	}
+	if len(problems) == 1 {
+		return fmt.Errorf("%w: %s", ErrConfig, problems[0])
+	}
+	return fmt.Errorf("%w: %d problems:\n%s", ErrConfig, len(problems), strings.Join(problems, "\n"))
 }
 
 func parseMatchID(s string) (vendor, product uint16, err error) {

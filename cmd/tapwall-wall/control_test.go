@@ -317,3 +317,27 @@ func TestInputToFrameLatencyUnderXvfb(t *testing.T) {
 		t.Fatalf("window inputs by source %v", st.Inputs)
 	}
 }
+
+// TestStartupRefusals: a show that would run with no record (an unwritable journal dir) or rehearse
+// nothing (a recording that puts no contact on the wall) is refused before its window opens, exit 2
+// naming the cause.
+func TestStartupRefusals(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(file, nil, 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--journal-dir", filepath.Join(file, "journals")}, "--journal-dir"},
+		{[]string{"--evemu", "../../input/testdata/recordings/11_egalax-usb-singletouch.evemu"}, "ABS_Z"},
+	} {
+		args := append([]string{"run", "--touch=false", "--control", "", "--exit-after-ticks", "5"}, tc.args...)
+		cmd := exec.Command(filepath.Join(binDir, "tapwall"), args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: %v, stderr %q; want exit 2 naming %s", tc.args, err, stderr.String(), tc.want)
+		}
+	}
+}

@@ -777,6 +777,11 @@ func (r *Runner) overlay(now int64) *scene.Overlay {
 		if st.Backend != "" {
 			o.Lines = append(o.Lines, "backend "+st.Backend+fmt.Sprintf(" outbox %d", st.Outbox))
 		}
+		for _, l := range st.Lanes { // input-to-frame latency, per lane
+			if l.Latency.Count > 0 {
+				o.Lines = append(o.Lines, fmt.Sprintf("lane %d latency p50 %.0f p99 %.0f max %.0f ms", l.Index+1, l.Latency.P50, l.Latency.P99, l.Latency.Max))
+			}
+		}
 		o.Help = st.Help
 	}
 	for _, a := range r.alarms.items {

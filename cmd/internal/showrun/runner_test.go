@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,7 @@ import (
 
 	"tapwall/cmd/internal/control"
 	"tapwall/game"
+	"tapwall/input"
 	"tapwall/render/scene"
 )
 
@@ -355,4 +358,49 @@ func TestRoundOverIsLoggedWithItsScoresAndTheJournalClosed(t *testing.T) {
 	if len(h.logs.events("journal closed and fsynced")) != 1 {
 		t.Fatal("the journal was not closed when the round ended")
 	}
+}
+
+// noDevices is an input.Opener with no device at all: every configured frame is missing.
+type noDevices struct{}
+
+func (noDevices) List() ([]input.DeviceInfo, error) { return nil, nil }
+func (noDevices) Open(path string, grab bool) (input.Device, error) {
+	return nil, errors.New("no such device")
+}
+
+// TestStartupProblemsAreAlarmsFromTheFirstSecond: a configured frame that is not there, a backend
+// that does not answer and a disk under the free-space bound each stand as an alarm within the
+// first second of the show, naming what to fix.
+func TestStartupProblemsAreAlarmsFromTheFirstSecond(t *testing.T) {
+	cfg := quickRound + "[[frames]]\nname = \"left\"\nmatch_name = \"Nope\"\nwidth_mm = 8000\nheight_mm = 4000\n"
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "ws://" + ln.Addr().String() + "/ws"
+	ln.Close() // nobody answers there
+	h := newHarness(t, cfg, func(o *Options) {
+		o.Touch, o.Opener = true, noDevices{}
+		o.Backend = &BackendOptions{URL: dead, Wall: "wall-1", Outbox: filepath.Join(t.TempDir(), "ob")}
+		o.MinFreeBytes = 1 << 62 // no disk has that much free
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	want := map[string]bool{AlarmTouchLost: false, AlarmBackendDown: false, AlarmDiskSpace: false}
+	for h.clock.now() < 1_000_000+1_100_000 || !(want[AlarmTouchLost] && want[AlarmBackendDown] && want[AlarmDiskSpace]) {
+		h.clock.us.Add(16_667)
+		h.frame(nil)
+		for code := range want {
+			want[code] = want[code] || slices.ContainsFunc(h.r.alarms.items, func(a control.Alarm) bool { return a.Code == code })
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alarms %v after %d ms of show: %+v", want, (h.clock.now()-1_000_000)/1000, h.r.alarms.items)
+		}
+		runtime.Gosched()
+	}
+	if show := (h.clock.now() - 1_000_000) / 1000; show > 1500 {
+		t.Fatalf("the alarms took %d ms of show time", show)
+	}
+	for _, a := range h.r.alarms.items {
+		if a.Code == AlarmTouchLost && !strings.Contains(a.Message, `"left"`) {
+			t.Fatalf("the frame alarm does not name the frame: %q", a.Message)
+		}
+	}
+	h.close()
 }
