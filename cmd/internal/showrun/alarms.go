@@ -34,6 +34,7 @@ const FrameStaleMS = 500
 type alarms struct {
 	items []control.Alarm
 	log   zerolog.Logger
+	name  func(lane int) string // the lane's name, for the log
 }
 
 func (a *alarms) find(code string, lane int) int {
@@ -55,6 +56,9 @@ func (a *alarms) set(code string, lane int, msg string, now int64) {
 	ev := a.log.Error()
 	if code == AlarmPlaybackEnded {
 		ev = a.log.Info()
+	}
+	if lane >= 0 && a.name != nil {
+		ev = ev.Str("lane_name", a.name(lane))
 	}
 	ev.Str("alarm", code).Int("lane", lane).Str("message", msg).Msg("alarm raised")
 }

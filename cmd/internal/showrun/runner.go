@@ -181,6 +181,7 @@ func New(opt Options) (*Runner, error) {
 	r := &Runner{opt: opt, cfg: cfg, log: opt.Log, hud: opt.HUD, console: make(chan consoleReq, 64),
 		keyBuf: make([]input.KeyEvent, 0, 16), out: make([]game.Input, 0, 64)}
 	r.alarms.log = opt.Log
+	r.alarms.name = r.laneName
 	r.pushFn = r.push
 	r.role = RolePrimary
 	if opt.Follow != "" {
