@@ -19,8 +19,8 @@ type fakeDriver struct {
 }
 
 func (d *fakeDriver) Frame(int64, *scene.Input) bool { return true }
-func (d *fakeDriver) Scene(int64) *scene.Scene      { return &d.sc }
-func (d *fakeDriver) Shot() (string, bool)          { return d.shot, d.shot != "" }
+func (d *fakeDriver) Scene(int64) *scene.Scene       { return &d.sc }
+func (d *fakeDriver) Shot() (string, bool)           { return d.shot, d.shot != "" }
 func (d *fakeDriver) Drawn(_ int64, scale float64, _ error) {
 	d.scale = scale
 	d.drawn++
