@@ -20,7 +20,7 @@ const (
 	popSec       = 0.22 // a caught object bursting
 	burstSec     = 0.62 // the ring and sparks of a hit
 	goldBurstSec = 0.95 // ... of a golden packet
-	riseSec      = 1.05 // "+N" rising and fading
+	riseSec      = 0.9  // "+N" rising and fading
 	rippleSec    = 0.48 // a touch that caught nothing
 	countUpSec   = 0.45 // a lane's score counting up to a new total
 	goSec        = 0.95 // GO! after the countdown
@@ -117,10 +117,10 @@ func hitEffect(age float64, golden bool) hitFX {
 		fx.FlashA = (1 - f) * 0.9
 	}
 	if r := age / riseSec; r < 1 {
-		fx.RiseY = 0.5 + 1.9*easeOut(r)
+		fx.RiseY = 1.0 + 1.8*easeOut(r)
 		fx.RiseA = 1
-		if r > 0.55 {
-			fx.RiseA = 1 - (r-0.55)/0.45
+		if r > 0.5 {
+			fx.RiseA = 1 - (r-0.5)/0.5
 		}
 		fx.RiseK = 0.55 + 0.45*easeOutBack(age/0.16)
 		fx.Live = true

@@ -22,12 +22,16 @@ func newAtlas(size int) *atlas {
 	return &atlas{img: newImage(size, size), size: size}
 }
 
-// atlasSize is the atlas's side for a wall image w x h: larger walls draw larger text and sprites.
+// atlasSize is the atlas's side for a wall image w x h: larger walls draw larger text and sprites
+// (an 8K wall takes a 8192 x 8192 atlas, 256 MiB of GPU memory).
 func atlasSize(w, h int) int {
-	if max(w, 2*h) <= 2400 {
+	switch m := max(w, 2*h); {
+	case m <= 2400:
 		return 2048
+	case m <= 4800:
+		return 4096
 	}
-	return 4096
+	return 8192
 }
 
 // maxAtlasText is the largest font size text is rendered at in an atlas of that size; larger text

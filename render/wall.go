@@ -146,6 +146,25 @@ func (a *App) buildStatic() {
 		sh.rect(bg, r.X0, r.Y0, r.X1, r.Y1, base.mix(lc, 0.17).mul(1.05).with(panelA), base.mix(lc, 0.05).mul(0.7).with(panelA))
 		// Light from the floor: the lane's colour rising from its bottom edge.
 		sh.rect(bg, r.X0, r.Y1-H*0.18, r.X1, r.Y1, lc.with(0), lc.with(0.22))
+		// A stage floor: a perspective grid in the lane's colour fading in towards the bottom.
+		sh.setClip(Rect{r.X0 + 1, r.Y0, r.X1 - 1, r.Y1})
+		hy, vy := r.Y1-H*0.3, r.Y0+H*0.35
+		for k := 1; k <= 7; k++ {
+			f := float64(k) / 7
+			y := hy + (r.Y1-hy)*f*f
+			sh.rect(bg, r.X0, y-0.75, r.X1, y+0.75, lc.with(0.05+0.12*f), lc.with(0.05+0.12*f))
+		}
+		for j := -4; j <= 4; j++ {
+			bx := (r.X0+r.X1)/2 + float64(j)*r.W()*0.32
+			cx := (r.X0 + r.X1) / 2
+			// The line from the vanishing point to the bottom edge, drawn from the horizon down.
+			t0 := (hy - vy) / (r.Y1 - vy)
+			x0 := cx + (bx-cx)*t0
+			dx, dy := bx-x0, r.Y1-hy
+			l := math.Hypot(dx, dy)
+			sh.quad(bg, kindFill, (x0+bx)/2, (hy+r.Y1)/2, l/2, 0.75, dx/l, dy/l, lc.with(0.1), 0, 0, 0)
+		}
+		sh.noClip()
 		// A soft sheen down the middle of the lane gives it depth.
 		sh.streak(bg, (r.X0+r.X1)/2, (r.Y0+r.Y1)/2, H*0.55, r.W()*0.42, 0, 1, lc.with(0.06))
 		// The header band: the lane's colour fading into glass, an accent stripe on top.
@@ -268,6 +287,15 @@ func (a *App) drawLane(dst *ebiten.Image, lane int, r *game.Round, tm timing) {
 	rain := r.GameName() == "rain"
 	bit := uint16(1) << lane
 	objs := r.Objects()
+	// The last seconds, large and faint behind the play: the same number in every lane.
+	if r.Phase() == game.PhaseRunning {
+		if left := timeLeft(r, tm); left <= lastSeconds && left > 0 {
+			n := int(math.Ceil(left))
+			pulse := 0.5 + 0.5*math.Cos(2*math.Pi*left)
+			sl := bigSlot(ll.Big, 1.15)
+			a.labels.get(sl, countdownDigits[n]).draw(b, dst, sl.Box.X0, sl.Box.Y0, 0.9+0.1*pulse, toRGBA(ColAlarm).with(0.16+0.14*pulse))
+		}
+	}
 	// Objects that went: shrinking away where they were.
 	for k := range a.gone {
 		g := &a.gone[k]
@@ -449,8 +477,8 @@ func (a *App) drawBurst(dst *ebiten.Image, h *game.Hit, fx hitFX, hx, hy, R floa
 		ang := 2 * math.Pi * (float64(j) + u1*0.8) / float64(n)
 		sn, cs := math.Sincos(ang)
 		dist := R*0.35 + fx.Spark*R*reach*(0.55+0.45*u2)
-		l := R * (0.38 + 0.3*u3) * (1.25 - fx.Spark*0.7)
-		w := math.Max(2, R*0.12)
+		l := R * (0.5 + 0.4*u3) * (1.25 - fx.Spark*0.7)
+		w := math.Max(2, R*0.14)
 		c := col.mix(white, 0.5*u3)
 		b.streak(dst, hx+cs*dist, hy+sn*dist, l, w, cs, sn, c.with(fx.SparkA))
 		b.streak(dst, hx+cs*dist, hy+sn*dist, l*0.6, w*0.45, cs, sn, white.with(fx.SparkA*0.8))
@@ -499,8 +527,8 @@ func (a *App) drawHeaders(dst *ebiten.Image, sc *scene.Scene, r *game.Round, tm 
 				lr := a.laneClip(i)
 				gw := lr.W() * 0.05
 				b.setClip(lr)
-				b.streak(dst, lr.X0, (lr.Y0+lr.Y1)/2, lr.H()*0.55, gw, 0, 1, red.with(0.25+0.35*pulse))
-				b.streak(dst, lr.X1, (lr.Y0+lr.Y1)/2, lr.H()*0.55, gw, 0, 1, red.with(0.25+0.35*pulse))
+				b.streak(dst, lr.X0, (lr.Y0+lr.Y1)/2, lr.H()*0.6, gw, 0, 1, red.with(0.35+0.4*pulse))
+				b.streak(dst, lr.X1, (lr.Y0+lr.Y1)/2, lr.H()*0.6, gw, 0, 1, red.with(0.35+0.4*pulse))
 				b.noClip()
 			}
 		}
