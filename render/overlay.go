@@ -57,10 +57,16 @@ func (a *App) drawOverlay(dst *ebiten.Image, op *scene.Overlay) {
 	size := L.Overlay
 	h := float64(n)*size*1.3 + size
 	y0 := L.Wall.Y1 - h
-	hud := toRGBA(ColHUD)
-	sh.rect(dst, L.Wall.X0, y0, L.Wall.X0+size*36, L.Wall.Y1, hud, hud)
-	sh.flush(dst)
 	face := &text.GoTextFace{Source: a.fonts.mono, Size: math.Max(6, size)}
+	w := size * 36
+	for _, group := range [][]string{op.Lines, op.Alarms, op.Help, {op.Prompt}} {
+		for _, l := range group {
+			w = max(w, text.Advance(l, face)+size)
+		}
+	}
+	hud := toRGBA(ColHUD)
+	sh.rect(dst, L.Wall.X0, y0, math.Min(L.Wall.X0+w, L.Wall.X1), L.Wall.Y1, hud, hud)
+	sh.flush(dst)
 	y := y0 + size/2
 	line := func(s string, c color.Color) {
 		var o text.DrawOptions

@@ -341,25 +341,77 @@ func (b *batch) image(dst *ebiten.Image, s image.Rectangle, x0, y0, x1, y1 float
 	b.sprite(dst, s, (x0+x1)/2, (y0+y1)/2, (x1-x0)/2, (y1-y0)/2, 1, 0, c, false)
 }
 
+// arcSegs is how many triangles a whole arc is made of: its chords stay outside the ring (the fan
+// reaches 12 % beyond it), so the ring's antialiased edge comes from the sprite, not the geometry.
+const arcSegs = 16
+
+// arcDirs are the directions of the arc's spokes, clockwise from 12 o'clock.
+var arcDirs = func() (d [arcSegs + 1][2]float64) {
+	for i := range d {
+		d[i][0], d[i][1] = math.Sincos(2 * math.Pi * float64(i) / arcSegs)
+	}
+	return d
+}()
+
 // arc draws the part frac (0..1, clockwise from 12 o'clock) of the ring sprite s centred on
 // (cx, cy), as a fan of triangles reaching rf pixels out (beyond the ring's outer edge).
 func (b *batch) arc(dst *ebiten.Image, s image.Rectangle, cx, cy, rf, frac float64, c rgba) {
-	if frac <= 0 || rf <= 0 {
+	if frac <= 0 || rf <= 0 || c.A <= 0 {
 		return
 	}
-	const segs = 48
-	n := int(math.Ceil(frac * segs))
 	su, sv := float64(s.Min.X+s.Max.X)/2, float64(s.Min.Y+s.Max.Y)/2
 	k := float64(s.Dx()) / 2 / rf // atlas pixels per destination pixel
-	centre := pt{cx, cy, su, sv}
-	prev := pt{cx, cy - rf, su, sv - rf*k}
-	for i := 1; i <= n; i++ {
-		a := 2 * math.Pi * frac * float64(i) / float64(n)
-		sn, cs := math.Sincos(a)
-		next := pt{cx + sn*rf, cy - cs*rf, su + sn*rf*k, sv - cs*rf*k}
-		tri := [3]pt{centre, prev, next}
-		b.poly(dst, tri[:], c, kindTex, 0, 0, 0)
-		prev = next
+	full := int(frac * arcSegs)
+	var p [arcSegs + 3]pt
+	p[0] = pt{cx, cy, su, sv}
+	n := 1
+	for i := 0; i <= full; i++ {
+		sn, cs := arcDirs[i][0], arcDirs[i][1]
+		p[n] = pt{cx + sn*rf, cy - cs*rf, su + sn*rf*k, sv - cs*rf*k}
+		n++
+	}
+	if rest := frac*arcSegs - float64(full); rest > 1e-6 {
+		sn, cs := math.Sincos(2 * math.Pi * frac)
+		p[n] = pt{cx + sn*rf, cy - cs*rf, su + sn*rf*k, sv - cs*rf*k}
+		n++
+	}
+	b.fan(dst, p[:n], c, kindTex)
+}
+
+// fan adds the star-shaped polygon p, a fan of triangles around p[0]: in one piece when it lies
+// inside the clip rectangle, else triangle by triangle, each cut to it.
+func (b *batch) fan(dst *ebiten.Image, p []pt, c rgba, kind float32) {
+	if len(p) < 3 {
+		return
+	}
+	inside := !b.clipOn
+	if !inside {
+		inside = true
+		r := b.clip
+		for _, q := range p {
+			if q.x < r.X0 || q.x > r.X1 || q.y < r.Y0 || q.y > r.Y1 {
+				inside = false
+				break
+			}
+		}
+	}
+	if !inside {
+		for i := 2; i < len(p); i++ {
+			tri := [3]pt{p[0], p[i-1], p[i]}
+			b.poly(dst, tri[:], c, kind, 0, 0, 0)
+		}
+		return
+	}
+	if len(b.vs)+len(p) > maxBatchVertices {
+		b.flush(dst)
+	}
+	n := uint16(len(b.vs))
+	for _, q := range p {
+		b.vs = append(b.vs, ebiten.Vertex{DstX: float32(q.x), DstY: float32(q.y), SrcX: float32(q.u), SrcY: float32(q.v),
+			ColorR: c.R, ColorG: c.G, ColorB: c.B, ColorA: c.A, Custom0: kind})
+	}
+	for i := 2; i < len(p); i++ {
+		b.is = append(b.is, n, n+uint16(i-1), n+uint16(i))
 	}
 }
 
