@@ -25,7 +25,7 @@ const (
 	countUpSec   = 0.45 // a lane's score counting up to a new total
 	goSec        = 0.95 // GO! after the countdown
 	lastSeconds  = 10   // the timer turns red and pulses for the last seconds
-	effectSec    = riseSec
+	effectSec    = max(riseSec, goldBurstSec, burstSec, rippleSec, popSec) // how long a hit shows at all
 )
 
 // timing is a scene's show time as the picture reads it.
