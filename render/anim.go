@@ -15,16 +15,16 @@ import (
 
 // Durations of the wall's animations, in seconds of show time.
 const (
-	appearSec    = 0.24 // an object growing in
-	vanishSec    = 0.34 // an object that expired shrinking away
-	popSec       = 0.22 // a caught object bursting
-	burstSec     = 0.62 // the ring and sparks of a hit
-	goldBurstSec = 0.95 // ... of a golden packet
-	riseSec      = 0.9  // "+N" rising and fading
-	rippleSec    = 0.48 // a touch that caught nothing
-	countUpSec   = 0.45 // a lane's score counting up to a new total
-	goSec        = 0.95 // GO! after the countdown
-	lastSeconds  = 10   // the timer turns red and pulses for the last seconds
+	appearSec    = 0.24                                                    // an object growing in
+	vanishSec    = 0.34                                                    // an object that expired shrinking away
+	popSec       = 0.22                                                    // a caught object bursting
+	burstSec     = 0.62                                                    // the ring and sparks of a hit
+	goldBurstSec = 0.95                                                    // ... of a golden packet
+	riseSec      = 0.9                                                     // "+N" rising and fading
+	rippleSec    = 0.48                                                    // a touch that caught nothing
+	countUpSec   = 0.45                                                    // a lane's score counting up to a new total
+	goSec        = 0.95                                                    // GO! after the countdown
+	lastSeconds  = 10                                                      // the timer turns red and pulses for the last seconds
 	effectSec    = max(riseSec, goldBurstSec, burstSec, rippleSec, popSec) // how long a hit shows at all
 )
 

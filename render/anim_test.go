@@ -94,7 +94,7 @@ func TestHitEffectIsMonotonic(t *testing.T) {
 			if fx.RingA > 0 && (fx.RingR < prev.RingR || fx.RingA > prev.RingA) {
 				t.Fatalf("golden %v at %.3f s: ring %v after %v", golden, age, fx, prev)
 			}
-			if fx.RiseY < prev.RiseY || fx.RiseA > prev.RiseA {
+			if fx.RiseA > 0 && (fx.RiseY < prev.RiseY || fx.RiseA > prev.RiseA) {
 				t.Fatalf("golden %v at %.3f s: +N %v after %v", golden, age, fx, prev)
 			}
 			prev = fx
