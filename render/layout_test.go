@@ -75,7 +75,8 @@ height_mm = 2000
 				fx, fb, fk := placeNumber(ll.Final.Box, fd.w*5, fd.cap, 1)
 				results := map[string]Rect{"winner": grow(fit(ll.Tag, "WINNER"), 1.05), "rank": grow(fit(ll.Rank, "16TH"), 1.04),
 					"tied": fit(ll.Tied, "TIED"), "final": {fx, fb - fd.cap*fk, fx + fd.w*5*fk, fb}, "points": fit(ll.Points, "POINTS")}
-				alone := map[string]Rect{"countdown": grow(fit(ll.Big, "3"), 1.0), "go": fit(ll.Big, "GO!"),
+				// The countdown's digit pops in at 1.5 times its size, GO! at 1.05 (see drawCountdown, drawGo).
+				alone := map[string]Rect{"countdown": grow(fit(ll.Big, "8"), 1.5), "go": grow(fit(ll.Big, "GO!"), 1.05),
 					"paused": fit(ll.Banner, "PAUSED"), "ready": fit(ll.Banner, "GET READY"), "final-tag": fit(ll.Score, "FINAL")}
 				for _, group := range []map[string]Rect{header, results, alone} {
 					for name, r := range group {

@@ -85,10 +85,10 @@ func (fs *fonts) CapHeight(f Font) float64 { return fs.caps[f] }
 func bakeText(dst *ebiten.Image, s string, face *text.GoTextFace, x, y, pad float64, shadow, glyphs bool) {
 	var op text.DrawOptions
 	x, y = math.Round(x), math.Round(y)
-	drop := math.Round(face.Size * 0.035)
+	drop := math.Round(math.Min(face.Size*0.035, 4))
 	if shadow {
 		for ring := 1; ring <= 2; ring++ {
-			rad := pad * 0.36 * float64(ring)
+			rad := math.Min(pad*0.36, 3) * float64(ring)
 			for k := 0; k < 8; k++ {
 				a := float64(k) * math.Pi / 4
 				op.GeoM.Reset()
@@ -111,6 +111,10 @@ func bakeText(dst *ebiten.Image, s string, face *text.GoTextFace, x, y, pad floa
 		text.Draw(dst, s, face, &op)
 	}
 }
+
+// shadowPad is the room a baked shadow takes around text of size: it scales with small text and
+// stays tight around large text (a wide smear of a few copies would show as ghosts).
+func shadowPad(size float64) float64 { return math.Ceil(math.Min(size*0.14, 10)) }
 
 // label is a line of text rendered into the atlas: white glyphs over a soft black shadow, pad
 // pixels of shadow around the line box, at scale k of its drawn size (1 unless the atlas caps it).
@@ -153,7 +157,7 @@ func (ls *labels) get(sl Slot, s string) *label {
 	}
 	face := ls.fs.face(sl.Font, size)
 	m := face.Metrics()
-	l.pad = math.Ceil(size * 0.14)
+	l.pad = shadowPad(size)
 	w := int(math.Ceil(text.Advance(t.S, face) + 2*l.pad))
 	h := int(math.Ceil(m.HAscent + m.HDescent + 2*l.pad))
 	r, ok := ls.at.alloc(w, h)
@@ -243,7 +247,7 @@ func newDigits(fs *fonts, at *atlas, f Font, size float64) *digits {
 	d.k = face.Size / size
 	m := face.Metrics()
 	d.asc, d.line, d.cap = m.HAscent/d.k, (m.HAscent+m.HDescent)/d.k, m.CapHeight/d.k
-	d.pad = math.Ceil(face.Size * 0.14)
+	d.pad = shadowPad(face.Size)
 	cellH := int(math.Ceil(m.HAscent + m.HDescent + 2*d.pad))
 	for i := 0; i < len(digitChars); i++ {
 		ch := digitChars[i : i+1]

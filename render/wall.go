@@ -626,8 +626,8 @@ func (a *App) drawGo(dst *ebiten.Image, tm timing) {
 	}
 	L, b := a.lay, a.b
 	p := t / goSec
-	const over = 1.3
-	k := (0.6 + 0.7*easeOutBack(p/0.35)) / over
+	const over = 1.1 // the label is made this much larger than the slot: it pops to 1.05 of it
+	k := (0.55 + 0.45*easeOutBack(p/0.35)) / over
 	alpha := 1.0
 	if p > 0.55 {
 		alpha = 1 - (p-0.55)/0.45
