@@ -220,7 +220,7 @@ func (a *App) drawScene(dst *ebiten.Image, sc *scene.Scene) {
 	if r != nil {
 		for i := range L.Lanes {
 			b.setClip(a.laneClip(i))
-			a.drawLane(dst, i, r, tm)
+			a.drawLane(dst, i, r, tm, sc.Attract)
 		}
 		b.noClip()
 	}
@@ -277,8 +277,9 @@ func (a *App) collect(r *game.Round, tm timing) {
 	})
 }
 
-// drawLane draws one lane's objects and effects (the batch clips them to the lane).
-func (a *App) drawLane(dst *ebiten.Image, lane int, r *game.Round, tm timing) {
+// drawLane draws one lane's objects and effects (the batch clips them to the lane); the attract
+// screen's play shows no points (no "+N": the title is read there).
+func (a *App) drawLane(dst *ebiten.Image, lane int, r *game.Round, tm timing, attract bool) {
 	L, b := a.lay, a.b
 	v := L.View
 	ll := &L.Lanes[lane]
@@ -368,7 +369,7 @@ func (a *App) drawLane(dst *ebiten.Image, lane int, r *game.Round, tm timing) {
 	// "+N" over the bursts, never rising into the header.
 	for k := range a.hits {
 		h := &a.hits[k]
-		if int(h.Lane) != lane || h.Miss || h.Points <= 0 {
+		if int(h.Lane) != lane || h.Miss || h.Points <= 0 || attract {
 			continue
 		}
 		fx := hitEffect(tm.since(h.Tick), h.Golden)
@@ -772,8 +773,8 @@ func (a *App) drawAttract(dst *ebiten.Image, sc *scene.Scene, tm timing) {
 		top = L.Logo.Y0 - L.Unit
 	}
 	mid := (top + bot) / 2
-	b.rect(dst, w.X0, top, w.X1, mid, black.with(0), black.with(0.72))
-	b.rect(dst, w.X0, mid, w.X1, bot, black.with(0.72), black.with(0))
+	b.rect(dst, w.X0, top, w.X1, mid, black.with(0), black.with(0.8))
+	b.rect(dst, w.X0, mid, w.X1, bot, black.with(0.8), black.with(0))
 	t := (float64(tm.tick) + tm.frac) / tm.rate
 	breath := 0.5 + 0.5*math.Sin(2*math.Pi*t/3.2)
 	tc := (L.Title.Box.Y0 + L.Title.Box.Y1) / 2
