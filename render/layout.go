@@ -30,7 +30,7 @@ type Measurer interface {
 // Rect is an axis-aligned rectangle in pixels, X0,Y0 inclusive and X1,Y1 exclusive.
 type Rect struct{ X0, Y0, X1, Y1 float64 }
 
-// W and H are the rectangle's width and height.
+// W is the rectangle's width.
 func (r Rect) W() float64 { return r.X1 - r.X0 }
 
 // H is the rectangle's height.
@@ -156,12 +156,10 @@ type Layout struct {
 	Lanes []LaneLayout
 	Unit  float64 // a wall-relative length: the wall's height / 40
 
-	Title    Slot // attract: the show's title
-	Next     Slot // attract: the next game
-	Logo     Rect // attract: where a logo fits
-	Demo     Slot // attract: DEMO in every lane's header (replaces the score)
-	Overlay  float64
-	scoreRef float64 // advance of one digit at the score's size
+	Title   Slot    // attract: the show's title
+	Next    Slot    // attract: the next game
+	Logo    Rect    // attract: where a logo fits
+	Overlay float64 // font size of the operator's corner strip
 }
 
 // NewLayout lays the wall of cfg out in a w x h image, measuring text with m.
