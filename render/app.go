@@ -200,6 +200,10 @@ func (a *App) Draw(screen *ebiten.Image) {
 	}
 	s := a.scaler.frame(now)
 	b := screen.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 { // a minimised window: nothing to draw into
+		a.opt.Driver.Drawn(a.opt.Clock(), s, nil)
+		return
+	}
 	if s >= 1 {
 		a.drawFrame(screen, sc)
 	} else {
