@@ -682,7 +682,7 @@ func (a *App) drawResults(dst *ebiten.Image, r *game.Round, tm timing) {
 			b.streak(dst, (lr.X0+lr.X1)/2, lr.Y0, lr.H()*0.95, lr.W()*0.55, 0, 1, gold.with(0.22+0.08*pulse))
 			ry := (ll.Rank.Box.Y0 + ll.Rank.Box.Y1) / 2
 			b.glow(dst, (lr.X0+lr.X1)/2, ry, math.Min(lr.W()*0.7, lr.H()*0.3), gold.with(0.3+0.15*pulse))
-			bw := math.Max(3, lr.W()*0.016)
+			bw := math.Max(3, math.Min(lr.W(), lr.H()/2)*0.016)
 			gc := gold.with(0.8 + 0.2*pulse)
 			b.rect(dst, lr.X0, lr.Y0, lr.X0+bw, lr.Y1, gc, gc)
 			b.rect(dst, lr.X1-bw, lr.Y0, lr.X1, lr.Y1, gc, gc)
