@@ -1,5 +1,7 @@
 // Package assets holds everything tapwall draws or prints that is not code: the commented default
-// configuration and the fonts. All of it is compiled into the binaries, so they run alone.
+// configuration, the fonts, and the theme loader (LoadTheme) that reads a show's own look. All of
+// it is compiled into the binaries, so they run alone; it links no Ebiten, so the headless CLI
+// checks a theme too.
 package assets
 
 import (
@@ -16,12 +18,19 @@ import (
 //go:embed default.toml
 var DefaultConfig []byte
 
-// Font files (TrueType) of the Go font family, for the wall and the operator HUD.
+// FontWall is the wall's typeface unless the theme names one: DejaVu Sans Condensed Bold, a
+// broadcast-style face whose condensed digits (a plain zero, figures of one width) keep large
+// scores inside narrow lanes and read from 10 m. Its licence is in fonts/LICENSE-DejaVu.txt.
+//
+//go:embed fonts/DejaVuSansCondensed-Bold.ttf
+var FontWall []byte
+
+// Font files (TrueType) of the Go font family.
 var (
-	// FontRegular is Go Regular, for lane names and banners.
+	// FontRegular is Go Regular.
 	FontRegular = goregular.TTF
-	// FontBold is Go Bold, for scores and the timer.
+	// FontBold is Go Bold.
 	FontBold = gobold.TTF
-	// FontMono is Go Mono, for the operator HUD, where columns must line up.
+	// FontMono is Go Mono, for the operator's corner strip, where columns must line up.
 	FontMono = gomono.TTF
 )

@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
-	"sort"
+	"math"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
-	"github.com/hajimehoshi/ebiten/v2/text/v2"
-	"github.com/hajimehoshi/ebiten/v2/vector"
 	"github.com/rs/zerolog"
+	xdraw "golang.org/x/image/draw"
 
 	"tapwall/assets"
 	"tapwall/game"
@@ -27,6 +25,8 @@ type Options struct {
 	Clock  func() int64   // show clock in microseconds, monotonic; required
 	Driver scene.Driver   // the show; required
 	Log    zerolog.Logger // for X11 and drawing errors
+	// Theme is the wall's look; nil loads the config's [theme] (assets.LoadTheme).
+	Theme *assets.Theme
 	// Crosshair, if set, is asked every frame for a crosshair to draw over the wall (calibration):
 	// where, in wall mm, and the operator's instruction; ok false draws none.
 	Crosshair func() (xmm, ymm float64, label string, ok bool)
@@ -35,35 +35,92 @@ type Options struct {
 // App is the wall window: an ebiten.Game that hands the window's input to the show, lets it step
 // to the show clock, and draws the scene it returns. All its methods are called by Ebiten on one
 // goroutine.
+//
+// Drawing is cheap and allocates nothing once warm: the static layer (background, lane panels,
+// header bands, dividers) is rendered once per size; objects, effects and markers are quads of one
+// Kage shader batched per lane; text comes from label images and digit atlases made once (see
+// text.go). The picture is a function of the scene alone (state and show time).
 type App struct {
 	opt    Options
 	cfg    *game.Config
-	faces  faces
+	theme  *assets.Theme
+	fonts  *fonts
+	labels labels
+	b      *batch
+	art    *art
+	atlas  *atlas
+
+	laneCol []rgba
+	bgImg   *ebiten.Image
+	logoSrc image.Image
+	logo    sprite
+	spriteS [3]image.Image // the theme's target, packet and golden images
+
+	lay      *Layout
+	bg       *ebiten.Image
+	bgOp     ebiten.DrawImageOptions
+	digScore *digits
+	digPlus  *digits
+	digTimer *digits
+	digFinal *digits
+
+	// per-frame scratch, reused
+	hits     []game.Hit
+	gone     []game.Gone
+	pending  [game.MaxLanes]float64
+	popAge   [game.MaxLanes]float64
+	ranks    []int
+	num      []byte
+	nextGame string
+	nextText string
+
+	scaler scaler
+	off    *ebiten.Image // the wall drawn below scale 1
+	offOp  ebiten.DrawImageOptions
+
 	w, h   int
 	in     scene.Input
 	keyBuf []ebiten.Key
 	done   bool
 }
 
-type faces struct {
-	regular, bold, mono *text.GoTextFaceSource
-}
-
-// NewApp returns the wall app for opt; it loads the fonts.
+// NewApp returns the wall app for opt: it loads the theme (unless given) and the fonts and
+// compiles the shader. A theme file that cannot be used is an error naming its key.
 func NewApp(opt Options) (*App, error) {
 	if opt.Config == nil || opt.Clock == nil || opt.Driver == nil {
 		return nil, errors.New("render: NewApp needs a Config, a Clock and a Driver")
 	}
-	a := &App{opt: opt, cfg: opt.Config}
+	a := &App{opt: opt, cfg: opt.Config, theme: opt.Theme}
 	var err error
-	for _, f := range []struct {
-		dst **text.GoTextFaceSource
-		ttf []byte
-	}{{&a.faces.regular, assets.FontRegular}, {&a.faces.bold, assets.FontBold}, {&a.faces.mono, assets.FontMono}} {
-		if *f.dst, err = text.NewGoTextFaceSource(bytes.NewReader(f.ttf)); err != nil {
-			return nil, fmt.Errorf("render: font: %w", err)
+	if a.theme == nil {
+		if a.theme, err = assets.LoadTheme(opt.Config); err != nil {
+			return nil, err
 		}
 	}
+	if a.fonts, err = newFonts(a.theme); err != nil {
+		return nil, fmt.Errorf("render: font: %w", err)
+	}
+	a.atlas = newAtlas(2048)
+	if a.b, err = newBatch(a.atlas.img); err != nil {
+		return nil, fmt.Errorf("render: shader: %w", err)
+	}
+	if a.art, err = newArt(); err != nil {
+		return nil, fmt.Errorf("render: shader: %w", err)
+	}
+	a.labels = labels{fs: a.fonts, at: a.atlas, b: a.b, m: map[labelKey]*label{}}
+	for i := range a.cfg.Lanes {
+		a.laneCol = append(a.laneCol, toRGBA(a.theme.LaneColors[i%len(a.theme.LaneColors)]))
+	}
+	if a.theme.BackgroundImage != nil {
+		a.bgImg = newImageFromImage(a.theme.BackgroundImage)
+	}
+	a.logoSrc = a.theme.Logo
+	a.spriteS = [3]image.Image{a.theme.Target, a.theme.Packet, a.theme.Golden}
+	a.hits = make([]game.Hit, 0, game.HitRing)
+	a.gone = make([]game.Gone, 0, game.GoneRing)
+	a.ranks = make([]int, 0, game.MaxLanes)
+	a.num = make([]byte, 0, 32)
+	a.scaler = newScaler(a.cfg.Render)
 	return a, nil
 }
 
@@ -125,21 +182,67 @@ func (a *App) Layout(outsideWidth, outsideHeight int) (int, int) {
 	return outsideWidth, outsideHeight
 }
 
-// Draw draws the scene the show returns for now; it changes nothing in the show.
+// Draw draws the scene the show returns for now; it changes nothing in the show. Below render
+// scale 1 the wall is drawn into a smaller image and scaled up to the window (linear filter); the
+// screenshot is always drawn at scale 1.
 func (a *App) Draw(screen *ebiten.Image) {
 	now := a.opt.Clock()
 	sc := a.opt.Driver.Scene(now)
 	if path, ok := a.opt.Driver.Shot(); ok {
 		b := screen.Bounds()
-		off := ebiten.NewImage(b.Dx(), b.Dy())
+		off := newImage(b.Dx(), b.Dy())
 		a.drawFrame(off, sc)
 		err := writePNG(off, path)
 		screen.DrawImage(off, nil)
+		off.Deallocate()
 		a.opt.Driver.Drawn(now, 1, err)
 		return
 	}
-	a.drawFrame(screen, sc)
-	a.opt.Driver.Drawn(now, 1, nil)
+	s := a.scaler.frame(now)
+	b := screen.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 { // a minimised window: nothing to draw into
+		a.opt.Driver.Drawn(now, s, nil)
+		return
+	}
+	if s >= 1 {
+		a.drawFrame(screen, sc)
+	} else {
+		w, h := max(1, int(math.Round(float64(b.Dx())*s))), max(1, int(math.Round(float64(b.Dy())*s)))
+		if a.off == nil || a.off.Bounds().Dx() != w || a.off.Bounds().Dy() != h {
+			if a.off != nil {
+				a.off.Deallocate()
+			}
+			a.off = newImage(w, h)
+		}
+		a.drawFrame(a.off, sc)
+		a.offOp.GeoM.Reset()
+		a.offOp.GeoM.Scale(float64(b.Dx())/float64(w), float64(b.Dy())/float64(h))
+		a.offOp.Filter = ebiten.FilterLinear
+		screen.DrawImage(a.off, &a.offOp)
+	}
+	a.opt.Driver.Drawn(now, s, nil)
+}
+
+// drawFrame draws the wall and, over it, what the operator asked to see on it (calibration
+// crosshair, the rehearsal corner strip).
+func (a *App) drawFrame(dst *ebiten.Image, sc *scene.Scene) {
+	a.drawScene(dst, sc)
+	if a.opt.Crosshair != nil {
+		if x, y, label, ok := a.opt.Crosshair(); ok {
+			a.drawCrosshair(dst, x, y, label)
+		}
+	}
+	if sc.Overlay != nil {
+		a.drawOverlay(dst, sc.Overlay)
+	}
+}
+
+// scaleImage resamples src to w x h pixels (Catmull-Rom), so a large theme image stays smooth when
+// drawn small.
+func scaleImage(src image.Image, w, h float64) image.Image {
+	dst := image.NewRGBA(image.Rect(0, 0, max(1, int(math.Ceil(w))), max(1, int(math.Ceil(h)))))
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Over, nil)
+	return dst
 }
 
 func writePNG(img *ebiten.Image, path string) error {
@@ -154,209 +257,4 @@ func writePNG(img *ebiten.Image, path string) error {
 		return fmt.Errorf("screenshot: %w", err)
 	}
 	return nil
-}
-
-// Colours of the wall. Lanes alternate two dark shades so their edges read from the audience.
-var (
-	ColBackground = color.RGBA{0x08, 0x08, 0x10, 0xff}
-	ColLaneA      = color.RGBA{0x16, 0x1c, 0x30, 0xff}
-	ColLaneB      = color.RGBA{0x1c, 0x24, 0x3c, 0xff}
-	ColDivider    = color.RGBA{0xff, 0xff, 0xff, 0xff}
-	ColTarget     = color.RGBA{0xff, 0x8c, 0x00, 0xff}
-	ColPacket     = color.RGBA{0xe0, 0x20, 0x20, 0xff}
-	ColGolden     = color.RGBA{0xff, 0xd7, 0x00, 0xff}
-	ColTouch      = color.RGBA{0x00, 0xe5, 0xff, 0xff}
-	ColText       = color.RGBA{0xff, 0xff, 0xff, 0xff}
-	ColHUD        = color.RGBA{0x00, 0x00, 0x00, 0xc0}
-	ColAlarm      = color.RGBA{0xff, 0x30, 0x30, 0xff}
-)
-
-func (a *App) drawFrame(dst *ebiten.Image, sc *scene.Scene) {
-	dst.Fill(ColBackground)
-	b := dst.Bounds()
-	v := NewView(a.cfg.Wall.WidthMM, a.cfg.Wall.HeightMM, b.Dx(), b.Dy())
-	r := sc.Round
-	unit := v.Len(a.cfg.Wall.HeightMM) / 40 // text size follows the wall, not the window
-	for i, l := range a.cfg.Lanes {
-		x, y := v.Px(l.XMM, l.YMM)
-		c := ColLaneA
-		if i%2 == 1 {
-			c = ColLaneB
-		}
-		vector.DrawFilledRect(dst, float32(x), float32(y), float32(v.Len(l.WidthMM)), float32(v.Len(l.HeightMM)), c, false)
-	}
-	if r != nil {
-		a.drawObjects(dst, v, r)
-	}
-	for _, l := range a.cfg.Lanes { // dividers: every lane's edges, over the objects
-		x, y := v.Px(l.XMM, l.YMM)
-		vector.StrokeRect(dst, float32(x), float32(y), float32(v.Len(l.WidthMM)), float32(v.Len(l.HeightMM)), 2, ColDivider, false)
-	}
-	for i, l := range a.cfg.Lanes {
-		x, y := v.Px(l.XMM+l.WidthMM/2, l.YMM)
-		label := l.Name
-		if r != nil && !sc.Attract {
-			label = fmt.Sprintf("%s  %d", r.Name(i), r.Score(i))
-		}
-		a.text(dst, label, a.faces.bold, unit*1.6, x, y+unit, ColText, true)
-	}
-	a.drawTouches(dst, v, sc.Touches)
-	switch {
-	case sc.Attract:
-		cx, cy := v.Px(a.cfg.Wall.WidthMM/2, a.cfg.Wall.HeightMM/2)
-		a.text(dst, a.cfg.Show.Title, a.faces.bold, unit*3, cx, cy-unit*3, ColText, true)
-		a.text(dst, "next: "+sc.NextGame, a.faces.bold, unit*1.6, cx, cy, ColText, true)
-	case r != nil:
-		a.drawBanner(dst, v, r, unit)
-	}
-	if a.opt.Crosshair != nil {
-		if x, y, label, ok := a.opt.Crosshair(); ok {
-			a.drawCrosshair(dst, v, x, y, label, unit)
-		}
-	}
-	if sc.Overlay != nil {
-		a.drawOverlay(dst, v, sc.Overlay, unit)
-	}
-}
-
-// KeyboardLabel is the marker drawn in a lane that the keyboard drives.
-const KeyboardLabel = "KEYBOARD"
-
-// Colours of the operator overlay.
-var (
-	ColKeyboard = color.RGBA{0x30, 0xc0, 0x50, 0xff}
-	ColCursor   = color.RGBA{0xff, 0x40, 0xff, 0xff}
-	ColSelected = color.RGBA{0xff, 0xff, 0x00, 0xff}
-)
-
-// drawOverlay draws the operator's corner strip (operator.on_wall = "corner", rehearsals only):
-// keyboard lanes' frames and cursors, the selected lane, status lines, alarms, the prompt and, with
-// the HUD, the key help, all in the bottom-left corner.
-func (a *App) drawOverlay(dst *ebiten.Image, v View, op *scene.Overlay, unit float64) {
-	for i, l := range a.cfg.Lanes {
-		x, y := v.Px(l.XMM, l.YMM)
-		w, h := float32(v.Len(l.WidthMM)), float32(v.Len(l.HeightMM))
-		if i < len(op.Keyboard) && op.Keyboard[i] {
-			vector.StrokeRect(dst, float32(x)+4, float32(y)+4, w-8, h-8, 6, ColKeyboard, false)
-			if i < len(op.Cursors) {
-				px, py := v.Px(op.Cursors[i][0], op.Cursors[i][1])
-				arm := float32(v.Len(120))
-				vector.StrokeLine(dst, float32(px)-arm, float32(py), float32(px)+arm, float32(py), 3, ColCursor, true)
-				vector.StrokeLine(dst, float32(px), float32(py)-arm, float32(px), float32(py)+arm, 3, ColCursor, true)
-			}
-		}
-		if i == op.Selected {
-			vector.StrokeRect(dst, float32(x)+1, float32(y)+1, w-2, 4, 4, ColSelected, false)
-		}
-	}
-	lines := append(append([]string{}, op.Lines...), op.Alarms...)
-	if op.Prompt != "" {
-		lines = append(lines, op.Prompt)
-	}
-	lines = append(lines, op.Help...)
-	size := unit * 0.8
-	h := float64(len(lines))*size*1.3 + size
-	y0 := v.OffY + v.Len(a.cfg.Wall.HeightMM) - h
-	vector.DrawFilledRect(dst, float32(v.OffX), float32(y0), float32(size*36), float32(h), ColHUD, false)
-	for i, l := range lines {
-		c := color.Color(ColText)
-		if i >= len(op.Lines) && i < len(op.Lines)+len(op.Alarms) {
-			c = ColAlarm
-		}
-		a.text(dst, l, a.faces.mono, size, v.OffX+size/2, y0+size/2+float64(i)*size*1.3, c, false)
-	}
-}
-
-func (a *App) drawObjects(dst *ebiten.Image, v View, r *game.Round) {
-	rate := r.TickRate()
-	for _, o := range r.Objects() {
-		ox, oy := o.Pos(r.RunTick(), rate)
-		c := ColTarget
-		if r.GameName() == "rain" {
-			c = ColPacket
-			if o.Golden {
-				c = ColGolden
-			}
-		}
-		for i, l := range a.cfg.Lanes {
-			if o.Taken&(1<<i) != 0 {
-				continue
-			}
-			px, py := v.Px(l.XMM+ox, l.YMM+oy)
-			vector.DrawFilledCircle(dst, float32(px), float32(py), float32(v.Len(o.R)), c, true)
-		}
-	}
-}
-
-func (a *App) drawTouches(dst *ebiten.Image, v View, touches []scene.Touch) {
-	for _, c := range touches {
-		px, py := v.Px(c.XMM, c.YMM)
-		vector.StrokeCircle(dst, float32(px), float32(py), float32(v.Len(60)), 3, ColTouch, true)
-	}
-}
-
-func (a *App) drawBanner(dst *ebiten.Image, v View, r *game.Round, unit float64) {
-	cx, cy := v.Px(a.cfg.Wall.WidthMM/2, a.cfg.Wall.HeightMM/2)
-	rate := int64(r.TickRate())
-	left := (r.Length() - r.RunTick() + rate - 1) / rate
-	timer := fmt.Sprintf("ROUND %d  %s  %d:%02d", r.Params().Round, r.GameName(), left/60, left%60)
-	tx, ty := v.Px(a.cfg.Wall.WidthMM/2, a.cfg.Wall.HeightMM)
-	a.text(dst, timer, a.faces.bold, unit*1.4, tx, ty-unit*2, ColText, true)
-	var banner string
-	switch r.Phase() {
-	case game.PhaseCountdown:
-		banner = fmt.Sprint((r.CountdownTicks() + rate - 1) / rate)
-	case game.PhasePaused:
-		banner = "PAUSED"
-	case game.PhaseAborted:
-		banner = "ROUND ABORTED"
-	case game.PhaseFinished:
-		banner = "FINISHED  " + a.ranking(r)
-	}
-	if banner != "" {
-		w, h := text.Measure(banner, &text.GoTextFace{Source: a.faces.bold, Size: unit * 2.5}, 0)
-		vector.DrawFilledRect(dst, float32(cx-w/2-unit), float32(cy-h/2-unit/2), float32(w+2*unit), float32(h+unit), ColHUD, false)
-		a.text(dst, banner, a.faces.bold, unit*2.5, cx, cy-h/2, ColText, true)
-	}
-}
-
-// ranking lists the lanes best first: "1. lane-2 340  2. lane-1 120 ...". Tied lanes share a rank.
-func (a *App) ranking(r *game.Round) string {
-	ranks := r.Ranks(nil)
-	idx := make([]int, len(a.cfg.Lanes))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(i, j int) bool { return r.Score(idx[i]) > r.Score(idx[j]) })
-	s := ""
-	for _, i := range idx {
-		if len(ranks) > 0 {
-			s += fmt.Sprintf("  %d. %s %d", ranks[i], r.Name(i), r.Score(i))
-		}
-	}
-	return s
-}
-
-func (a *App) drawCrosshair(dst *ebiten.Image, v View, xmm, ymm float64, label string, unit float64) {
-	px, py := v.OffX+xmm*v.Scale, v.OffY+ymm*v.Scale
-	arm := float32(v.Len(150))
-	vector.StrokeLine(dst, float32(px)-arm, float32(py), float32(px)+arm, float32(py), 3, ColAlarm, true)
-	vector.StrokeLine(dst, float32(px), float32(py)-arm, float32(px), float32(py)+arm, 3, ColAlarm, true)
-	vector.StrokeCircle(dst, float32(px), float32(py), arm/2, 2, ColAlarm, true)
-	cx, cy := v.Px(a.cfg.Wall.WidthMM/2, a.cfg.Wall.HeightMM/2)
-	a.text(dst, label, a.faces.bold, unit*1.6, cx, cy, ColText, true)
-}
-
-func (a *App) text(dst *ebiten.Image, s string, src *text.GoTextFaceSource, size, x, y float64, c color.Color, centre bool) {
-	if size < 6 {
-		size = 6
-	}
-	face := &text.GoTextFace{Source: src, Size: size}
-	op := &text.DrawOptions{}
-	if centre {
-		op.PrimaryAlign = text.AlignCenter
-	}
-	op.GeoM.Translate(x, y)
-	op.ColorScale.ScaleWithColor(c)
-	text.Draw(dst, s, face, op)
 }

@@ -76,7 +76,9 @@ func near(c color.RGBA, want color.RGBA, tol int) bool {
 }
 
 // TestScreenshotShowsDividersAndTargetsWhereTheirMillimetresMap runs a scripted round in a small
-// window and probes the pixels where the View puts the lane dividers and the live targets.
+// window and probes the pixels where the View puts the lane dividers and the live targets (their
+// bullseye's middle is ColTarget; objects are drawn over the lane headers, so every target is
+// probed, wherever it is).
 func TestScreenshotShowsDividersAndTargetsWhereTheirMillimetresMap(t *testing.T) {
 	const w, h, ticks = 400, 200, 100
 	cfgPath := write(t, "c.toml", "[round]\ncountdown_seconds = 0\n")
@@ -117,9 +119,6 @@ func TestScreenshotShowsDividersAndTargetsWhereTheirMillimetresMap(t *testing.T)
 		ox, oy := o.Pos(r.RunTick(), r.TickRate())
 		for _, l := range cfg.Lanes {
 			px, py := v.Px(l.XMM+ox, l.YMM+oy)
-			if py < 20 || py > float64(h)-20 { // keep clear of the score line and the timer
-				continue
-			}
 			probed++
 			if c := img.RGBAAt(int(px+0.5), int(py+0.5)); !near(c, render.ColTarget, 40) {
 				t.Errorf("target %d of lane %s at (%d,%d) mm -> px (%.1f,%.1f) shows %v, want %v",
@@ -307,5 +306,20 @@ func TestEvemuRehearsalPlaysIntoTheShow(t *testing.T) {
 	}
 	if downs != 4 || ups != 4 {
 		t.Fatalf("the recording's 4 fingers gave %d downs and %d ups in the round's journal", downs, ups)
+	}
+}
+
+// TestBadThemeFileStopsTheShowAtStart: a theme file that cannot be used stops `tapwall run` before
+// the window opens, exit 2, naming the key and the file.
+func TestBadThemeFileStopsTheShowAtStart(t *testing.T) {
+	cfgPath := write(t, "c.toml", "[theme]\ntarget = \"art/missing-target.png\"\n")
+	cmd := exec.Command(filepath.Join(binDir, "tapwall"), "run", "--config", cfgPath, "--exit-after-ticks", "5",
+		"--journal-dir", "", "--touch=false")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "theme.target") || !strings.Contains(stderr.String(), "missing-target.png") {
+		t.Fatalf("tapwall run with a missing theme file: %v, stderr %q; want exit 2 naming theme.target and the file", err, stderr.String())
 	}
 }

@@ -239,6 +239,9 @@ func (c *cli) config(args []string) error {
 		if err != nil {
 			return err
 		}
+		if _, err := assets.LoadTheme(&cfg); err != nil { // the theme's files too: exit 2 naming the key
+			return fmt.Errorf("%s: %w", *check, err)
+		}
 		return writeJSON(c.stdout, cfg)
 	}
 	fs.Usage()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,6 +172,25 @@ func TestBadConfigExit2NamingTheKey(t *testing.T) {
 				t.Errorf("%v with %q: exit %d, stderr %q; want exit 2 naming %s and the file", args, tc.body, code, stderr, tc.want)
 			}
 		}
+	}
+}
+
+// TestConfigCheckLoadsTheTheme: config --check reads the theme's files too; a missing one is exit 2
+// naming the key and the config, a good one passes.
+func TestConfigCheckLoadsTheTheme(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.toml")
+	os.WriteFile(p, []byte("[theme]\nlogo = \"logo.png\"\n"), 0o644)
+	out, stderr, code := tapwall(t, nil, "config", "--check", p)
+	if code != 2 || out != "" || !strings.Contains(stderr, "theme.logo") || !strings.Contains(stderr, p) {
+		t.Fatalf("missing logo: exit %d, stderr %q; want exit 2 naming theme.logo and the file", code, stderr)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	os.WriteFile(filepath.Join(dir, "logo.png"), b.Bytes(), 0o644)
+	if out, stderr, code := tapwall(t, nil, "config", "--check", p); code != 0 || !strings.Contains(out, "logo.png") {
+		t.Fatalf("with the logo there: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }
 
