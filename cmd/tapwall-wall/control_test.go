@@ -274,12 +274,12 @@ func TestInputToFrameLatencyUnderXvfb(t *testing.T) {
 	x := newXKeys(t)
 	var script strings.Builder
 	script.WriteString(`{"tick":0,"action":"start"}` + "\n")
-	for tick := 20; tick < 600; tick += 15 { // lane 0 (script)
+	for tick := 120; tick < 720; tick += 4 { // lane 0 (script), after the window's first frames
 		fmt.Fprintf(&script, `{"tick":%d,"kind":"down","contact":7,"x_mm":900,"y_mm":%d}`+"\n", tick, 600+tick)
 		fmt.Fprintf(&script, `{"tick":%d,"kind":"up","contact":7,"x_mm":900,"y_mm":%d}`+"\n", tick+2, 600+tick)
 	}
 	w := startWall(t, "[round]\ncountdown_seconds = 0\n[show]\nattract = false\n", script.String(), "--window", "640x320")
-	w.waitTick(t, 30)
+	w.waitTick(t, 120)
 	// The window's keys: select lane 3 and take it over, then zone taps; the mouse taps lane 2.
 	scr := xproto.Setup(x.c).DefaultScreen(x.c)
 	cx, cy := int16(scr.WidthInPixels/2), int16(scr.HeightInPixels/2)
@@ -293,7 +293,7 @@ func TestInputToFrameLatencyUnderXvfb(t *testing.T) {
 		x.click(false)
 		w.waitTick(t, w.status(t).Tick+6)
 	}
-	st := w.waitTick(t, 620)
+	st := w.waitTick(t, 740)
 	// One frame (the frames' own period, p99, at least 60 Hz's) plus one tick at 60 Hz.
 	frame := max(1000/60.0, st.FrameP99MS)
 	bound := frame + 1000/60.0 + 0.5 // half a millisecond for the clock's reads
@@ -309,7 +309,7 @@ func TestInputToFrameLatencyUnderXvfb(t *testing.T) {
 				l.Index, l.Name, l.Latency.P99, bound, fps, l.Latency.P50, l.Latency.Max, l.Latency.Count)
 		}
 	}
-	if measured < 2 || st.Lanes[0].Latency.Count < 60 || !st.Lanes[2].Keyboard {
+	if measured < 2 || st.Lanes[0].Latency.Count < 250 || !st.Lanes[2].Keyboard {
 		t.Fatalf("latency measured in %d lanes; lane 0 %d inputs; lane 2 keyboard %v (window keys did not arrive?)\n%+v",
 			measured, st.Lanes[0].Latency.Count, st.Lanes[2].Keyboard, st.Lanes)
 	}
