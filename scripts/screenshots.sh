@@ -25,7 +25,7 @@ shot() {
   local name=$1 cfg=$2 inputs=$3 ticks=$4
   shift 4
   "${x[@]}" bin/tapwall run --config "$cfg" --inputs "$inputs" --exit-after-ticks "$ticks" \
-    --screenshot "$out/$name.png" --window 1920x960 --journal-dir "" --touch=false \
+    --screenshot "$out/$name.png" --window 1920x960 --journal-dir "" --touch=false --control "" \
     --log-level error "$@" 2>"$tmp/$name.log" || { cat "$tmp/$name.log" >&2; exit 1; }
   echo "screenshots: $out/$name.png"
 }

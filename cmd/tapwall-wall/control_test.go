@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +23,7 @@ import (
 	"github.com/jezek/xgb/xtest"
 
 	"tapwall/cmd/internal/control"
+	"tapwall/internal/browser"
 )
 
 // liveWall is a real `tapwall run` process with its control server.
@@ -339,5 +343,65 @@ func TestStartupRefusals(t *testing.T) {
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: %v, stderr %q; want exit 2 naming %s", tc.args, err, stderr.String(), tc.want)
 		}
+	}
+}
+
+// TestConsolePageOfARealShow opens the operator console of a real window process in headless
+// Chromium: it goes live, shows the show's lanes with their contestants' names and scores, the
+// alarm of a lane with no touch, and its START button starts the round. With TAPWALL_SHOTS_DIR
+// set (scripts/screenshots.sh) the screenshot is written there as console.png.
+func TestConsolePageOfARealShow(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	b, err := browser.Start(ctx)
+	if errors.Is(err, browser.ErrNoBrowser) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	script := `{"tick":2,"action":"names","names":["Ada","Bo","Cy","Di"]}` + "\n"
+	w := startWall(t, "[round]\ncountdown_seconds = 0\n[show]\nattract = false\n[keyboard]\nalarm_silence_ms = 1000\n", script,
+		"--autoplay", "--window", "320x160")
+	w.waitTick(t, 5)
+	p, err := b.Open(ctx, "http://"+w.addr+"/", 1600, 1000, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := func(expr string) {
+		t.Helper()
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		defer wcancel()
+		if err := p.WaitFor(wctx, expr); err != nil {
+			var dom string
+			p.Eval(ctx, `document.body.innerText`, &dom)
+			t.Fatalf("%v\npage text:\n%s", err, dom)
+		}
+	}
+	wait(`document.getElementById("conn").textContent === "LIVE"`)
+	wait(`document.querySelectorAll('#lanes tr').length === 4 && document.querySelector('#lanes tr').innerText.includes("Ada")`)
+	if err := p.Eval(ctx, `document.getElementById("btn-start").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	wait(`document.getElementById("phase").textContent === "running"`)
+	wait(`[...document.querySelectorAll('#lanes tr')].every(r => !/\b0\b/.test(r.cells[2] ? r.cells[2].innerText : "0"))`)
+	shot, err := p.Screenshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil || img.Bounds().Dx() != 1600 {
+		t.Fatalf("screenshot: %v %v", err, img.Bounds())
+	}
+	os.WriteFile(filepath.Join(t.TempDir(), "console.png"), shot, 0o644)
+	if dir := os.Getenv("TAPWALL_SHOTS_DIR"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "console.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := w.status(t)
+	if st.Round != 1 || st.Phase != "running" || st.Inputs["console"] != 1 {
+		t.Fatalf("the START button: status round %d phase %s console inputs %d", st.Round, st.Phase, st.Inputs["console"])
 	}
 }
