@@ -517,10 +517,26 @@ func (r *Runner) promote(now int64, why string) error {
 	case RoleDiverged:
 		return errDiverged
 	}
-	if r.show == nil {
+	if r.loop == nil && len(r.fclient.Messages()) == 0 {
 		return errors.New("this standby has no show yet: it never received its primary's snapshot")
 	}
 	r.stopFollow()
+	// Every tick the standby acknowledged is stepped before it takes over: the primary may have
+	// handed those ticks' scores to the backend already.
+	for drained := false; !drained; {
+		select {
+		case m := <-r.fclient.Messages():
+			r.follow(m, now)
+		default:
+			drained = true
+		}
+	}
+	if r.role == RoleDiverged {
+		return errDiverged
+	}
+	if r.loop == nil {
+		return errors.New("this standby has no show yet: it never received its primary's snapshot")
+	}
 	off, _ := r.fclient.Offset()
 	last := r.show.Tick() - 1
 	origin := r.primaryOrigin + off

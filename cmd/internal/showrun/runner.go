@@ -145,6 +145,7 @@ type Runner struct {
 	recBuf        []byte
 	fclient       *netsync.FollowClient
 	followCancel  context.CancelFunc
+	followDone    chan struct{} // closed when the follow client's Run has returned
 	followIn      []game.Input
 	primaryOrigin int64
 	primaryEpoch  uint64
@@ -297,8 +298,8 @@ func (r *Runner) Start(ctx context.Context) {
 	}
 	if r.fclient != nil {
 		fctx, cancel := context.WithCancel(ctx)
-		r.followCancel = cancel
-		go r.fclient.Run(fctx)
+		r.followCancel, r.followDone = cancel, make(chan struct{})
+		go func() { r.fclient.Run(fctx); close(r.followDone) }()
 	}
 	go r.watchDisk(ctx)
 	r.log.Info().Str("wall", r.cfg.Wall.ID).Int("lanes", len(r.cfg.Lanes)).Str("game", r.cfg.Round.Game).

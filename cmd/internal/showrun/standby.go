@@ -11,11 +11,19 @@ import (
 	"tapwall/render/scene"
 )
 
-// stopFollow ends the follow link (a promoted or closing standby).
+// stopFollow ends the follow link (a promoted, diverged or closing standby) and waits for its
+// reader to stop (it closes its connection at once): from then on nothing more is acknowledged
+// to the primary, and every tick acknowledged is in the Messages queue.
 func (r *Runner) stopFollow() {
-	if r.followCancel != nil {
-		r.followCancel()
-		r.followCancel = nil
+	if r.followCancel == nil {
+		return
+	}
+	r.followCancel()
+	r.followCancel = nil
+	select {
+	case <-r.followDone:
+	case <-time.After(2 * time.Second): // the reader closes its own connection: never seen to take this long
+		r.log.Error().Msg("the follow link's reader did not stop within 2 s")
 	}
 }
 
