@@ -1,0 +1,115 @@
+package showrun
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"tapwall/game"
+)
+
+// A standby stepping its primary's stream: the rounds it begins, what it makes of a bad record.
+
+// TestABackendScheduledRoundIsTheSameRoundOnTheStandby: a round the backend's start command
+// scheduled (the way a show with a backend starts its rounds) begins on the standby with exactly
+// the primary's parameters, StartUS included: every ScoreEvent's show_us derives from it, so a
+// different StartUS makes every event the standby produces differ from the primary's (the state
+// hash does not cover it), and after a failover the backend refuses them as conflicts.
+func TestABackendScheduledRoundIsTheSameRoundOnTheStandby(t *testing.T) {
+	p, url := servedPrimary(t, manualCfg, func(o *Options) { o.JournalDir = "" })
+	p.run(16_667, 300_000)
+	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = url })
+	catchUp(t, p, s)
+	// What command() does with a backend's start (StartUS: the local show time of its tick 0).
+	p.r.sched = &game.RoundParams{Round: 7, Game: "targets", Seed: 4242, Names: []string{"Ada"}, StartUS: p.clock.now() + 1_000_000}
+	p.run(16_667, 2_000_000)
+	catchUp(t, p, s)
+	pr, sr := p.r.show.Round(), s.r.show.Round()
+	if pr == nil || sr == nil {
+		t.Fatal("no round")
+	}
+	if !reflect.DeepEqual(pr.Params(), sr.Params()) {
+		t.Fatalf("the scheduled round's parameters differ:\nprimary %+v\nstandby %+v", pr.Params(), sr.Params())
+	}
+	s.close()
+	p.close()
+}
+
+// snapshotOf takes a snapshot of p as a joiner gets it.
+func snapshotOf(t *testing.T, p *harness) []byte {
+	t.Helper()
+	f := &follower{wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	req := snapReq{f: f, reply: make(chan []byte, 1)}
+	p.r.follows.snap <- req
+	p.frame(nil)
+	b := <-req.reply
+	p.r.follows.remove(f)
+	return b
+}
+
+// fakeFollow serves /follow with the given messages after the hello, then holds the link open.
+func fakeFollow(t *testing.T, msgs ...[]byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Upgrade(w, r, nil, 0, 0)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := conn.ReadMessage(); err != nil {
+			return
+		}
+		for _, m := range msgs {
+			conn.WriteMessage(websocket.TextMessage, m)
+		}
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/follow"
+}
+
+// TestAMalformedTickRecordNeverPanicsTheStandby: a tick record whose round parameters name a game
+// the standby does not know (a damaged or foreign stream) makes the standby diverged, with the
+// tick named; it does not bring the standby down.
+func TestAMalformedTickRecordNeverPanicsTheStandby(t *testing.T) {
+	p, _ := servedPrimary(t, manualCfg, func(o *Options) { o.JournalDir = "" })
+	p.run(16_667, 300_000)
+	snap := snapshotOf(t, p)
+	next := p.r.loop.Next()
+	bad := fmt.Appendf(nil, `{"type":"tick","t":%d,"sent_us":1,"in":[{"tick":%d,"action":"start"}],"began":{"Wall":"wall-1","Round":1,"Seed":1,"Game":"nope"},"hash":"0"}`, next, next)
+	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = fakeFollow(t, snap, bad) })
+	deadline := time.Now().Add(10 * time.Second)
+	for s.r.role == RoleStandby && (s.r.loop == nil || s.r.show.Tick() <= next) {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Fatalf("the standby panicked on a malformed tick record: %v", v)
+				}
+			}()
+			s.clock.us.Add(16_667)
+			s.frame(nil)
+		}()
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby took neither record: role %s", s.r.role)
+		}
+		runtime.Gosched()
+	}
+	if s.r.role != RoleDiverged || !strings.Contains(s.r.alarmMsg(AlarmStandby), fmt.Sprint(next)) {
+		t.Fatalf("role %s, alarm %q", s.r.role, s.r.alarmMsg(AlarmStandby))
+	}
+	s.close()
+	p.close()
+}
