@@ -238,6 +238,7 @@ func New(opt Options) (*Runner, error) {
 	}
 	// A restarted show numbers its rounds after those it has journaled or sent, so no key repeats.
 	r.show.SetNextRound(next + 1)
+	r.base.Number = r.show.Number() // a standby joining before the first base numbers alike
 	r.metrics = newMetrics()
 	r.lat.init()
 	if r.backend != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -109,6 +111,27 @@ func TestAMalformedTickRecordNeverPanicsTheStandby(t *testing.T) {
 	}
 	if s.r.role != RoleDiverged || !strings.Contains(s.r.alarmMsg(AlarmStandby), fmt.Sprint(next)) {
 		t.Fatalf("role %s, alarm %q", s.r.role, s.r.alarmMsg(AlarmStandby))
+	}
+	s.close()
+	p.close()
+}
+
+// TestAStandbyJoinsARestartedShowBeforeItsFirstRound: a show restarted on a journal dir numbers its
+// rounds after the journals (round 13 after r0012). A standby that joins before the first round
+// begins (attract screen off) gets a base with that numbering and follows the round without
+// diverging.
+func TestAStandbyJoinsARestartedShowBeforeItsFirstRound(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "wall-1-20261128T110000Z-r0012.jsonl"), nil, 0o644)
+	script := []game.TickInput{{Tick: 120, Input: game.Input{Kind: game.KindStart}}}
+	p, url := servedPrimary(t, manualCfg, func(o *Options) { o.JournalDir = dir; o.Script = script })
+	p.run(16_667, 500_000)
+	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = url })
+	catchUp(t, p, s)
+	p.run(16_667, 2_000_000)
+	catchUp(t, p, s)
+	if rd := s.r.show.Round(); rd == nil || rd.Params().Round != 13 || s.r.role != RoleStandby {
+		t.Fatalf("the standby's round %+v, role %s", rd, s.r.role)
 	}
 	s.close()
 	p.close()
