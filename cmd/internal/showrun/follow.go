@@ -72,6 +72,9 @@ type follower struct {
 	acked   atomic.Int64
 	drop    atomic.Value // string: why it was dropped
 	gone    chan struct{}
+	// abandoned: its handler gave up waiting for the snapshot (the frames were frozen); the frame
+	// goroutine must not attach it. Guarded by follows.mu.
+	abandoned bool
 }
 
 // push queues a record; it reports false when the follower must be dropped (its ring is full, or
@@ -226,6 +229,10 @@ func (r *Runner) serveFollower(ctx context.Context, conn *websocket.Conn, remote
 	select {
 	case snap = <-req.reply:
 	case <-time.After(2 * time.Second):
+		fs.mu.Lock() // the frame goroutine may still take the request: it must not attach it
+		f.abandoned = true
+		fs.mu.Unlock()
+		fs.remove(f)
 		refuse(netsync.FollowCodeBusy, "the primary's frame loop did not answer in 2 s: is it frozen?")
 		return
 	}
@@ -394,7 +401,9 @@ func (r *Runner) snapshots(now int64) {
 			b = append(b, "]}"...)
 			req.f.acked.Store(r.loop.Next() - 1) // nothing it is shown waits for its ack
 			r.follows.mu.Lock()
-			r.follows.followers = append(r.follows.followers, req.f)
+			if !req.f.abandoned {
+				r.follows.followers = append(r.follows.followers, req.f)
+			}
 			r.follows.mu.Unlock()
 			req.reply <- b
 		default:
