@@ -93,9 +93,13 @@ type Runner struct {
 	keys    *input.KeyReader
 	backend *backend
 	journal *journalWriter
-	console chan consoleReq
-	metrics *metrics
-	alarms  alarms
+	// journalStop stops the current journal writer once it has written what is queued; journalWG
+	// counts the writers still running (an earlier one finishes a rejoined standby's old rounds).
+	journalStop context.CancelFunc
+	journalWG   sync.WaitGroup
+	console     chan consoleReq
+	metrics     *metrics
+	alarms      alarms
 
 	started   bool
 	quit      atomic.Bool
@@ -250,6 +254,19 @@ func New(opt Options) (*Runner, error) {
 	return r, nil
 }
 
+// runJournal runs r.journal's writer until journalStop; neither the runner's context nor anything
+// else ends it, so the journal Close queues last is written.
+func (r *Runner) runJournal() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.journalStop = cancel
+	r.journalWG.Add(1)
+	w := r.journal
+	go func() {
+		defer r.journalWG.Done()
+		w.Run(ctx)
+	}()
+}
+
 // Fatal returns why the show ended on its own (a standby its primary refused), or nil.
 func (r *Runner) Fatal() error { return r.fatal }
 
@@ -282,7 +299,7 @@ func (r *Runner) Loop() *game.Loop { return r.loop }
 func (r *Runner) Start(ctx context.Context) {
 	r.ctx = ctx
 	if r.journal != nil {
-		go r.journal.Run(context.WithoutCancel(ctx)) // stopped by Close, after the last round's journal
+		r.runJournal() // stopped by Close, after the last round's journal, whatever ctx does
 	}
 	if r.touch != nil && r.role == RolePrimary { // a standby opens its frames once promoted
 		go r.touch.run(ctx)
@@ -333,9 +350,12 @@ func (r *Runner) Close(timeout time.Duration) error {
 		r.backend.close()
 	}
 	r.stopFollow()
-	if r.journal != nil {
+	if r.journal != nil && r.journalStop != nil {
+		r.journalStop() // a stopped writer writes everything queued (summaries, fsyncs), then ends
+		done := make(chan struct{})
+		go func() { r.journalWG.Wait(); close(done) }()
 		select {
-		case <-r.journal.Drained():
+		case <-done:
 		case <-time.After(timeout):
 			err = errors.Join(err, fmt.Errorf("journal: %d bytes not written within %v", r.journal.Queued(), timeout))
 		}

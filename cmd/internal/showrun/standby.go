@@ -139,8 +139,11 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 		r.show.Close()
 	}
 	if r.journal != nil { // a rejoin writes its journals afresh, under new names
+		if r.journalStop != nil {
+			r.journalStop() // the old writer writes what the old show queued, then ends
+		}
 		r.journal = newJournalWriter(r.opt.JournalDir, time.Now(), r.log)
-		go r.journal.Run(r.ctx)
+		r.runJournal()
 	}
 	sh, err := game.RestoreShow(r.cfg, *m.Base, r.openJournal)
 	if err != nil {
