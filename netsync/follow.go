@@ -115,7 +115,7 @@ func AppendTickRecord(b []byte, tick, sentUS int64, in []game.Input, began *game
 		}
 	}
 	b = append(b, `,"hash":"`...)
-	b = append(b, game.FormatHash(hash)...)
+	b = game.AppendHash(b, hash)
 	return append(b, `"}`...)
 }
 

@@ -330,7 +330,8 @@ func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	fs.lastTick.Store(tick)
 	var began *game.RoundParams
 	if p, ok := r.show.Began(); ok {
-		began = &p
+		r.beganRec = p // a field: a local whose address is taken would be allocated every tick
+		began = &r.beganRec
 	}
 	if b, ok := r.show.Before(); ok { // a new base: the log restarts at this tick
 		r.base = b

@@ -147,6 +147,7 @@ type Runner struct {
 	since         []byte        // the tick records since the base, back to back
 	sinceEnds     []int
 	recBuf        []byte
+	beganRec      game.RoundParams // the round begun in the tick being recorded
 	fclient       *netsync.FollowClient
 	followCancel  context.CancelFunc
 	followDone    chan struct{} // closed when the follow client's Run has returned
