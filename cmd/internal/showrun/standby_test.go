@@ -136,3 +136,41 @@ func TestAStandbyJoinsARestartedShowBeforeItsFirstRound(t *testing.T) {
 	s.close()
 	p.close()
 }
+
+// TestANumberingChangeFromTheBackendReachesTheStandby: the backend's welcome may renumber the
+// primary's next round (Runner.backendFrame calls Show.SetNextRound) after a standby has joined,
+// e.g. when the backend comes up after the show. That change is not in the follow stream: the
+// standby's state hash (which covers the numbering) differs from the next tick on, and the standby
+// is diverged, leaving the show without a hot standby.
+func TestANumberingChangeFromTheBackendReachesTheStandby(t *testing.T) {
+	t.Skip("DEFECT (design): a renumbering by the backend's welcome is not carried by the follow stream; an attached standby diverges (and so does any joiner until the next base)")
+	p, url := servedPrimary(t, manualCfg, func(o *Options) { o.JournalDir = "" })
+	p.run(16_667, 300_000)
+	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = url })
+	catchUp(t, p, s)
+	p.r.show.SetNextRound(40) // what backendFrame does once the welcome says the backend holds round 39
+	p.r.loop.PushAt(p.r.loop.Next()+2, game.Input{Kind: game.KindStart, Source: game.SourceConsole})
+	p.run(16_667, 500_000)
+	catchUp(t, p, s)
+	if rd := s.r.show.Round(); rd == nil || rd.Params().Round != 40 {
+		t.Fatalf("the standby's round %+v", rd)
+	}
+	s.close()
+	p.close()
+}
+
+// TestTheSnapshotLogIsBoundedBetweenRounds: with the attract screen off, the log a joiner's
+// snapshot is built from (every tick record since the last base) grows from the last round's start
+// for as long as the show stands between rounds: about 15 MB an hour, all copied on the frame
+// goroutine into every snapshot and replayed by the joiner in one frame, until a snapshot passes
+// netsync.MaxFollowMessage and no standby can join.
+func TestTheSnapshotLogIsBoundedBetweenRounds(t *testing.T) {
+	t.Skip("DEFECT (design): no base is taken between rounds (a finished round stays in the state hash), so the snapshot log grows without bound while the show waits for its next round")
+	script := []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
+	p := newHarness(t, "[round]\ncountdown_seconds = 0\nseconds = 5\n[show]\nattract = false\n", func(o *Options) { o.Script = script; o.JournalDir = "" })
+	p.run(1_000_000, 3600_000_000) // an hour between rounds, a frame a second
+	if n := len(p.r.since); n > 1<<20 {
+		t.Fatalf("the snapshot log holds %d bytes after an hour between rounds", n)
+	}
+	p.close()
+}
