@@ -115,6 +115,9 @@ func (r *Runner) standbyUI(ui input.UI, now int64, source string) {
 // follow applies one message of the primary's stream: a snapshot rebuilds the show, a tick
 // record steps it.
 func (r *Runner) follow(m netsync.FollowMsg, now int64) {
+	if r.role == RoleDiverged { // its link is stopped: what is still queued changes nothing
+		return
+	}
 	switch m.Type {
 	case netsync.FollowSnapshot:
 		if err := r.restore(m, now); err != nil {

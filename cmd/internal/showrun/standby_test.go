@@ -174,3 +174,32 @@ func TestTheSnapshotLogIsBoundedBetweenRounds(t *testing.T) {
 	}
 	p.close()
 }
+
+// TestADivergedStandbyStaysDiverged: records already queued behind the one that diverged the
+// standby (here a fresh snapshot, as a reconnect queues it) must not make it a standby again:
+// its link is stopped, so it would take the primary's silence for a death and promote itself
+// over a live primary.
+func TestADivergedStandbyStaysDiverged(t *testing.T) {
+	p, _ := servedPrimary(t, manualCfg, func(o *Options) { o.JournalDir = "" })
+	p.run(16_667, 300_000)
+	snap := snapshotOf(t, p)
+	next := p.r.loop.Next()
+	bad := fmt.Appendf(nil, `{"type":"tick","t":%d,"sent_us":1,"hash":"0"}`, next)
+	cfg := strings.Replace(manualCfg, "promote_after_ms = 0", "promote_after_ms = 1000", 1)
+	s := newHarness(t, cfg, func(o *Options) { o.Follow = fakeFollow(t, snap, bad, snap) })
+	for deadline := time.Now().Add(10 * time.Second); len(s.r.fclient.Messages()) < 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("the three messages never arrived")
+		}
+		runtime.Gosched()
+	}
+	for i := 0; i < 180; i++ { // 3 s
+		s.clock.us.Add(16_667)
+		s.frame(nil)
+		if s.r.role != RoleDiverged {
+			t.Fatalf("after %d frames the diverged standby is %s", i+1, s.r.role)
+		}
+	}
+	s.close()
+	p.close()
+}
