@@ -62,3 +62,21 @@ func TestAStandbysJournalIsClosedWhenItsContextEndsFirst(t *testing.T) {
 	}
 	p.close()
 }
+
+// TestCloseSaysWhenTheJournalIsNotOnDisk: a journal the disk refuses (here its path is a
+// directory) is retried while the show runs; Close does not report success while it is not
+// written.
+func TestCloseSaysWhenTheJournalIsNotOnDisk(t *testing.T) {
+	h := newHarness(t, "[round]\ncountdown_seconds = 0\nseconds = 5\n[show]\nattract = false\n", func(o *Options) {
+		o.Script = []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
+	})
+	if err := os.MkdirAll(filepath.Join(h.dir, "journals", "wall-1-20261129T200000Z-r0001.jsonl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.run(16_667, 500_000)
+	err := h.r.Close(500 * time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "journal") {
+		t.Fatalf("Close with the journal not on disk: %v", err)
+	}
+	h.stop()
+}

@@ -352,13 +352,22 @@ func (r *Runner) Close(timeout time.Duration) error {
 	}
 	r.stopFollow()
 	if r.journal != nil && r.journalStop != nil {
-		r.journalStop() // a stopped writer writes everything queued (summaries, fsyncs), then ends
-		done := make(chan struct{})
-		go func() { r.journalWG.Wait(); close(done) }()
+		deadline := time.After(timeout)
+		drained := false
 		select {
-		case <-done:
-		case <-time.After(timeout):
+		case <-r.journal.Drained():
+			drained = true
+		case <-deadline:
 			err = errors.Join(err, fmt.Errorf("journal: %d bytes not written within %v", r.journal.Queued(), timeout))
+		}
+		r.journalStop() // the writers end once what is queued is written (or given up, logged)
+		if drained {
+			done := make(chan struct{})
+			go func() { r.journalWG.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-deadline: // an earlier writer of a rejoined standby still retrying a failing disk
+			}
 		}
 	}
 	tick := int64(0)
