@@ -52,7 +52,16 @@ type Summary struct {
 }
 
 // FormatHash renders a state hash as 16 lower-case hex digits, as journals and summaries show it.
-func FormatHash(h uint64) string { return fmt.Sprintf("%016x", h) }
+func FormatHash(h uint64) string { return string(AppendHash(nil, h)) }
+
+// AppendHash appends h as FormatHash renders it; it allocates nothing when b has room.
+func AppendHash(b []byte, h uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, digits[(h>>uint(shift))&0xf])
+	}
+	return b
+}
 
 // Recorder steps a Round and writes its journal: header, every applied input with its tick, the
 // state hash every hashEvery ticks, and a summary on Close. A nil writer records nothing but still

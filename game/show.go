@@ -92,9 +92,13 @@ func RestoreShow(cfg *Config, base ShowBase, open JournalOpener) (*Show, error) 
 	return s, nil
 }
 
-// Before returns the show's state as it was before the last Step, and whether it is a base (the
-// last Step began a round or a new attract round) that RestoreShow can start from.
+// Before returns the show's state as it was before the last Step when it is a base (the last Step
+// began a round or a new attract round) that RestoreShow can start from, and whether it is; it
+// returns the zero ShowBase otherwise. It allocates only for a base (called every tick).
 func (s *Show) Before() (ShowBase, bool) {
+	if !s.rebased {
+		return ShowBase{}, false
+	}
 	b := s.before
 	b.Names = append([]string(nil), b.Names...)
 	b.Keyboard = append([]int8(nil), b.Keyboard...)

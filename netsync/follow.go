@@ -115,7 +115,7 @@ func AppendTickRecord(b []byte, tick, sentUS int64, in []game.Input, began *game
 		}
 	}
 	b = append(b, `,"hash":"`...)
-	b = append(b, game.FormatHash(hash)...)
+	b = game.AppendHash(b, hash)
 	return append(b, `"}`...)
 }
 
@@ -205,7 +205,9 @@ func (c *FollowClient) Primary() (tick, at int64) {
 }
 
 // Offset estimates the standby's show clock minus the primary's from the messages' send times:
-// the smallest difference seen in the last few seconds (the message with the least delay).
+// the smallest difference seen in the 5 s up to the newest message (the message with the least
+// delay). A primary gone silent leaves the last estimate standing: a promotion decided long after
+// its last message still continues on its clock.
 func (c *FollowClient) Offset() (off int64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -213,10 +215,10 @@ func (c *FollowClient) Offset() (off int64, ok bool) {
 	if n == 0 {
 		return 0, false
 	}
-	now := c.local()
+	newest := c.offsets[(c.noff-1)%len(c.offsets)].at
 	off, ok = 0, false
 	for _, s := range c.offsets[:n] {
-		if now-s.at > 5_000_000 {
+		if newest-s.at > 5_000_000 {
 			continue
 		}
 		if !ok || s.off < off {
@@ -285,6 +287,12 @@ func (c *FollowClient) session(ctx context.Context) error {
 		return fmt.Errorf("dial %s: %w", c.url, err)
 	}
 	defer conn.Close()
+	// The reader stops at once when ctx ends (a promotion, a divergence): it acknowledges nothing
+	// more to a primary whose ticks this show will no longer step.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+	// Acks count from this session's snapshot on: a tick acknowledged in an earlier session says
+	// nothing about this primary's stream (it may have restarted, its ticks from 0 again).
+	c.acked.Store(-1)
 	conn.SetReadLimit(MaxFollowMessage)
 	conn.SetWriteDeadline(time.Now().Add(WriteWait))
 	hello, _ := json.Marshal(FollowMsg{Type: FollowHello, Version: FollowVersion, View: c.view})
@@ -335,11 +343,6 @@ func (c *FollowClient) session(ctx context.Context) error {
 				return fmt.Errorf("%w: a tick before the snapshot", ErrFollowRefused)
 			}
 			m.Tick = m.T
-			c.acked.Store(m.T)
-			select {
-			case c.ackWake <- struct{}{}:
-			default:
-			}
 			c.seen(m.T, now)
 		case FollowBeat:
 			c.seen(m.Tick, now)
@@ -351,6 +354,13 @@ func (c *FollowClient) session(ctx context.Context) error {
 		case c.msgs <- m:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if m.Type == FollowTick { // acknowledged once it is in the show's queue: every tick acked is stepped
+			c.acked.Store(m.T)
+			select {
+			case c.ackWake <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -378,7 +388,7 @@ func (c *FollowClient) writeAcks(conn *websocket.Conn, done <-chan struct{}) {
 			return
 		}
 		a := c.acked.Load()
-		if a == sent {
+		if a == sent || a < 0 {
 			continue
 		}
 		buf = append(buf[:0], `{"type":"ack","tick":`...)

@@ -72,6 +72,9 @@ type follower struct {
 	acked   atomic.Int64
 	drop    atomic.Value // string: why it was dropped
 	gone    chan struct{}
+	// abandoned: its handler gave up waiting for the snapshot (the frames were frozen); the frame
+	// goroutine must not attach it. Guarded by follows.mu.
+	abandoned bool
 }
 
 // push queues a record; it reports false when the follower must be dropped (its ring is full, or
@@ -226,6 +229,10 @@ func (r *Runner) serveFollower(ctx context.Context, conn *websocket.Conn, remote
 	select {
 	case snap = <-req.reply:
 	case <-time.After(2 * time.Second):
+		fs.mu.Lock() // the frame goroutine may still take the request: it must not attach it
+		f.abandoned = true
+		fs.mu.Unlock()
+		fs.remove(f)
 		refuse(netsync.FollowCodeBusy, "the primary's frame loop did not answer in 2 s: is it frozen?")
 		return
 	}
@@ -323,7 +330,8 @@ func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	fs.lastTick.Store(tick)
 	var began *game.RoundParams
 	if p, ok := r.show.Began(); ok {
-		began = &p
+		r.beganRec = p // a field: a local whose address is taken would be allocated every tick
+		began = &r.beganRec
 	}
 	if b, ok := r.show.Before(); ok { // a new base: the log restarts at this tick
 		r.base = b
@@ -394,7 +402,9 @@ func (r *Runner) snapshots(now int64) {
 			b = append(b, "]}"...)
 			req.f.acked.Store(r.loop.Next() - 1) // nothing it is shown waits for its ack
 			r.follows.mu.Lock()
-			r.follows.followers = append(r.follows.followers, req.f)
+			if !req.f.abandoned {
+				r.follows.followers = append(r.follows.followers, req.f)
+			}
 			r.follows.mu.Unlock()
 			req.reply <- b
 		default:
@@ -517,10 +527,26 @@ func (r *Runner) promote(now int64, why string) error {
 	case RoleDiverged:
 		return errDiverged
 	}
-	if r.show == nil {
+	if r.loop == nil && len(r.fclient.Messages()) == 0 {
 		return errors.New("this standby has no show yet: it never received its primary's snapshot")
 	}
 	r.stopFollow()
+	// Every tick the standby acknowledged is stepped before it takes over: the primary may have
+	// handed those ticks' scores to the backend already.
+	for drained := false; !drained; {
+		select {
+		case m := <-r.fclient.Messages():
+			r.follow(m, now)
+		default:
+			drained = true
+		}
+	}
+	if r.role == RoleDiverged {
+		return errDiverged
+	}
+	if r.loop == nil {
+		return errors.New("this standby has no show yet: it never received its primary's snapshot")
+	}
 	off, _ := r.fclient.Offset()
 	last := r.show.Tick() - 1
 	origin := r.primaryOrigin + off

@@ -1,8 +1,10 @@
 package showrun
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -183,6 +185,33 @@ func TestAStandbyThatStopsReadingIsDroppedAndNeverStallsThePrimary(t *testing.T)
 			t.Fatal("the stalled standby was never dropped")
 		}
 		runtime.Gosched()
+	}
+	p.close()
+}
+
+// TestAJoinerRefusedAsBusyIsNotLeftAttached: a standby that asks to join while the primary's
+// frames are frozen for more than 2 s is refused ("busy"). When the frames come back, its request
+// must not attach a follower nobody serves: such a follower never acknowledges, so every score
+// would wait standby.ack_timeout_ms and the "standby not following" alarm would stand for good.
+func TestAJoinerRefusedAsBusyIsNotLeftAttached(t *testing.T) {
+	p, url := servedPrimary(t, manualCfg, nil)
+	p.run(16_667, 100_000)
+	_, view, _ := showView(p.r.cfg)
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hello := fmt.Appendf(nil, `{"type":"hello","version":%d,"view":%s}`, netsync.FollowVersion, view)
+	c.WriteMessage(websocket.TextMessage, hello)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, b, err := c.ReadMessage() // no frame runs: the primary's loop is "frozen"
+	if err != nil || !bytes.Contains(b, []byte(`"code":"busy"`)) {
+		t.Fatalf("want refused busy, got %s (%v)", b, err)
+	}
+	p.run(16_667, 500_000) // the frames come back
+	if p.r.follows.attached() {
+		t.Fatal("the refused joiner is attached: the primary waits on a standby that is not there")
 	}
 	p.close()
 }

@@ -93,9 +93,13 @@ type Runner struct {
 	keys    *input.KeyReader
 	backend *backend
 	journal *journalWriter
-	console chan consoleReq
-	metrics *metrics
-	alarms  alarms
+	// journalStop stops the current journal writer once it has written what is queued; journalWG
+	// counts the writers still running (an earlier one finishes a rejoined standby's old rounds).
+	journalStop context.CancelFunc
+	journalWG   sync.WaitGroup
+	console     chan consoleReq
+	metrics     *metrics
+	alarms      alarms
 
 	started   bool
 	quit      atomic.Bool
@@ -143,8 +147,10 @@ type Runner struct {
 	since         []byte        // the tick records since the base, back to back
 	sinceEnds     []int
 	recBuf        []byte
+	beganRec      game.RoundParams // the round begun in the tick being recorded
 	fclient       *netsync.FollowClient
 	followCancel  context.CancelFunc
+	followDone    chan struct{} // closed when the follow client's Run has returned
 	followIn      []game.Input
 	primaryOrigin int64
 	primaryEpoch  uint64
@@ -237,6 +243,7 @@ func New(opt Options) (*Runner, error) {
 	}
 	// A restarted show numbers its rounds after those it has journaled or sent, so no key repeats.
 	r.show.SetNextRound(next + 1)
+	r.base.Number = r.show.Number() // a standby joining before the first base numbers alike
 	r.metrics = newMetrics()
 	r.lat.init()
 	if r.backend != nil {
@@ -246,6 +253,19 @@ func New(opt Options) (*Runner, error) {
 		r.fclient = netsync.NewFollowClient(opt.Follow, opt.FollowToken, viewJSON, opt.Clock, opt.Log)
 	}
 	return r, nil
+}
+
+// runJournal runs r.journal's writer until journalStop; neither the runner's context nor anything
+// else ends it, so the journal Close queues last is written.
+func (r *Runner) runJournal() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.journalStop = cancel
+	r.journalWG.Add(1)
+	w := r.journal
+	go func() {
+		defer r.journalWG.Done()
+		w.Run(ctx)
+	}()
 }
 
 // Fatal returns why the show ended on its own (a standby its primary refused), or nil.
@@ -280,7 +300,7 @@ func (r *Runner) Loop() *game.Loop { return r.loop }
 func (r *Runner) Start(ctx context.Context) {
 	r.ctx = ctx
 	if r.journal != nil {
-		go r.journal.Run(context.WithoutCancel(ctx)) // stopped by Close, after the last round's journal
+		r.runJournal() // stopped by Close, after the last round's journal, whatever ctx does
 	}
 	if r.touch != nil && r.role == RolePrimary { // a standby opens its frames once promoted
 		go r.touch.run(ctx)
@@ -297,8 +317,8 @@ func (r *Runner) Start(ctx context.Context) {
 	}
 	if r.fclient != nil {
 		fctx, cancel := context.WithCancel(ctx)
-		r.followCancel = cancel
-		go r.fclient.Run(fctx)
+		r.followCancel, r.followDone = cancel, make(chan struct{})
+		go func() { r.fclient.Run(fctx); close(r.followDone) }()
 	}
 	go r.watchDisk(ctx)
 	r.log.Info().Str("wall", r.cfg.Wall.ID).Int("lanes", len(r.cfg.Lanes)).Str("game", r.cfg.Round.Game).
@@ -331,11 +351,23 @@ func (r *Runner) Close(timeout time.Duration) error {
 		r.backend.close()
 	}
 	r.stopFollow()
-	if r.journal != nil {
+	if r.journal != nil && r.journalStop != nil {
+		deadline := time.After(timeout)
+		drained := false
 		select {
 		case <-r.journal.Drained():
-		case <-time.After(timeout):
+			drained = true
+		case <-deadline:
 			err = errors.Join(err, fmt.Errorf("journal: %d bytes not written within %v", r.journal.Queued(), timeout))
+		}
+		r.journalStop() // the writers end once what is queued is written (or given up, logged)
+		if drained {
+			done := make(chan struct{})
+			go func() { r.journalWG.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-deadline: // an earlier writer of a rejoined standby still retrying a failing disk
+			}
 		}
 	}
 	tick := int64(0)

@@ -11,11 +11,19 @@ import (
 	"tapwall/render/scene"
 )
 
-// stopFollow ends the follow link (a promoted or closing standby).
+// stopFollow ends the follow link (a promoted, diverged or closing standby) and waits for its
+// reader to stop (it closes its connection at once): from then on nothing more is acknowledged
+// to the primary, and every tick acknowledged is in the Messages queue.
 func (r *Runner) stopFollow() {
-	if r.followCancel != nil {
-		r.followCancel()
-		r.followCancel = nil
+	if r.followCancel == nil {
+		return
+	}
+	r.followCancel()
+	r.followCancel = nil
+	select {
+	case <-r.followDone:
+	case <-time.After(2 * time.Second): // the reader closes its own connection: never seen to take this long
+		r.log.Error().Msg("the follow link's reader did not stop within 2 s")
 	}
 }
 
@@ -107,6 +115,9 @@ func (r *Runner) standbyUI(ui input.UI, now int64, source string) {
 // follow applies one message of the primary's stream: a snapshot rebuilds the show, a tick
 // record steps it.
 func (r *Runner) follow(m netsync.FollowMsg, now int64) {
+	if r.role == RoleDiverged { // its link is stopped: what is still queued changes nothing
+		return
+	}
 	switch m.Type {
 	case netsync.FollowSnapshot:
 		if err := r.restore(m, now); err != nil {
@@ -131,8 +142,11 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 		r.show.Close()
 	}
 	if r.journal != nil { // a rejoin writes its journals afresh, under new names
+		if r.journalStop != nil {
+			r.journalStop() // the old writer writes what the old show queued, then ends
+		}
 		r.journal = newJournalWriter(r.opt.JournalDir, time.Now(), r.log)
-		go r.journal.Run(r.ctx)
+		r.runJournal()
 	}
 	sh, err := game.RestoreShow(r.cfg, *m.Base, r.openJournal)
 	if err != nil {
@@ -176,13 +190,21 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 		r.followIn = append(r.followIn, ti.Input)
 	}
 	if m.Began != nil {
+		if !game.KnownGame(m.Began.Game) {
+			return fmt.Errorf("tick %d: the round begun plays an unknown game %q", m.T, m.Began.Game)
+		}
+		if err := game.CheckNames(m.Began.Names, len(r.cfg.Lanes)); err != nil {
+			return fmt.Errorf("tick %d: the round begun: %v", m.T, err)
+		}
+		// Expect first: a scheduled round begins in Schedule, and must take the primary's
+		// parameters (its StartUS above all: every event's show_us derives from it).
+		r.show.Expect(*m.Began)
 		if m.Sched {
 			if err := r.show.Schedule(*m.Began); err != nil {
 				return fmt.Errorf("tick %d: %v", m.T, err)
 			}
 			r.scheduledNow = true
 		}
-		r.show.Expect(*m.Began)
 	}
 	r.loop.SetNext(m.T)
 	r.show.Step(r.followIn)

@@ -1,0 +1,82 @@
+package showrun
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"testing"
+	"time"
+
+	"tapwall/game"
+)
+
+// journalWriters counts the goroutines running a journal writer.
+func journalWriters() int {
+	var b bytes.Buffer
+	pprof.Lookup("goroutine").WriteTo(&b, 1)
+	return strings.Count(b.String(), "showrun.(*journalWriter).Run")
+}
+
+// TestAStandbysJournalIsClosedWhenItsContextEndsFirst: tapwall run cancels the runner's context
+// and then calls Close (the window has returned). A standby (or a promoted standby) writes its
+// journals with a writer started when it joined; that writer must still write the summary Close
+// queues, and Close stops every journal writer.
+func TestAStandbysJournalIsClosedWhenItsContextEndsFirst(t *testing.T) {
+	others := journalWriters() // writers of earlier tests' shows that were never closed
+	script := []game.TickInput{{Tick: 6, Input: game.Input{Kind: game.KindStart}}}
+	p, url := servedPrimary(t, manualCfg, func(o *Options) { o.Script = script; o.Autoplay = true; o.JournalDir = "" })
+	p.run(16_667, 1_000_000)
+	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = url; o.Autoplay = true })
+	catchUp(t, p, s)
+	p.run(16_667, 500_000)
+	catchUp(t, p, s)
+	before := journalWriters()
+	s.stop() // as tapwall run does, before Close
+	// Give a writer that ends with the context the time to do so (it never does once fixed).
+	for deadline := time.Now().Add(time.Second); journalWriters() == before && time.Now().Before(deadline); {
+		runtime.Gosched()
+	}
+	if err := s.r.Close(3 * time.Second); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	js, _ := filepath.Glob(filepath.Join(s.dir, "journals", "*.jsonl"))
+	if len(js) != 1 {
+		t.Fatalf("journals %v", js)
+	}
+	data, _ := os.ReadFile(js[0])
+	sum, err := game.Replay(bytes.NewReader(data), js[0])
+	if err != nil || !bytes.Contains(data, []byte(`"summary"`)) {
+		t.Fatalf("the standby's journal does not end with its summary (%v):\n%s", err, data[max(0, len(data)-400):])
+	}
+	if sum.Scores[0].Score != s.r.show.Round().Score(0) {
+		t.Fatalf("the journal replays to %d, the show had %d", sum.Scores[0].Score, s.r.show.Round().Score(0))
+	}
+	for deadline := time.Now().Add(5 * time.Second); journalWriters() > others; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d journal writers of this show still run after Close", journalWriters()-others)
+		}
+		runtime.Gosched()
+	}
+	p.close()
+}
+
+// TestCloseSaysWhenTheJournalIsNotOnDisk: a journal the disk refuses (here its path is a
+// directory) is retried while the show runs; Close does not report success while it is not
+// written.
+func TestCloseSaysWhenTheJournalIsNotOnDisk(t *testing.T) {
+	h := newHarness(t, "[round]\ncountdown_seconds = 0\nseconds = 5\n[show]\nattract = false\n", func(o *Options) {
+		o.Script = []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
+	})
+	if err := os.MkdirAll(filepath.Join(h.dir, "journals", "wall-1-20261129T200000Z-r0001.jsonl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.run(16_667, 500_000)
+	err := h.r.Close(500 * time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "journal") {
+		t.Fatalf("Close with the journal not on disk: %v", err)
+	}
+	h.stop()
+}
