@@ -36,6 +36,7 @@ type Show struct {
 	autoplay bool
 	bot      *Bot
 	botIn    []Input
+	botFrom  int // botIn[botFrom:] are the player's inputs of the last Step (-1: none)
 
 	attractOn bool   // the attract screen is asked for
 	attract   *Round // its round, nil until it first plays
@@ -118,9 +119,11 @@ func (s *Show) saveBefore() {
 	}
 }
 
-// Hash is a 64-bit hash of the whole show's state after the last Step: the show tick, the round
-// numbering, the next game, and the attract screen's round when it is on, else the current round.
-// A standby compares it with its primary's after every tick.
+// Hash is a 64-bit hash of the show's state after the last Step: the show tick, the next game,
+// and the attract screen's round when it is on, else the current round. A standby compares it with
+// its primary's after every tick. The numbering of the next round is not in it: the backend may
+// renumber the primary's next round at any time, and a standby takes each round's number from the
+// primary's stream when the round begins.
 func (s *Show) Hash() uint64 {
 	h := uint64(14695981039346656037)
 	mix := func(v uint64) {
@@ -131,7 +134,6 @@ func (s *Show) Hash() uint64 {
 		}
 	}
 	mix(uint64(s.tick))
-	mix(uint64(s.number))
 	mix(uint64(gameIndex(s.game)))
 	if a, on := s.Attract(); on { // the last round is off the wall: only its keyboard lanes go on
 		mix(s.attractN)
@@ -215,6 +217,15 @@ func (s *Show) SetGame(name string) error {
 	return nil
 }
 
+// BotInputs returns the touches the autoplay player made in the last Step of a round (journaled
+// with source "bot"); the attract screen's are not included. Valid until the next Step.
+func (s *Show) BotInputs() []Input {
+	if s.botFrom < 0 {
+		return nil
+	}
+	return s.botIn[s.botFrom:]
+}
+
 // Began returns the parameters of the round begun in the last Step (by a start action or by
 // Schedule), and whether one began.
 func (s *Show) Began() (RoundParams, bool) { return s.began, s.beganOK }
@@ -228,6 +239,7 @@ func (s *Show) inPlay() bool { return s.rec != nil && !s.rec.r.Phase().Over() }
 
 // Step applies one tick of inputs: a start with no round in play first opens the next round.
 func (s *Show) Step(in []Input) {
+	s.botFrom = -1
 	s.saveBefore()
 	attractN := s.attractN
 	s.events = nil
@@ -277,6 +289,7 @@ func (s *Show) stepRound(in []Input) {
 	}
 	if s.bot != nil && !s.rec.r.Phase().Over() {
 		s.botIn = s.bot.Inputs(s.rec.r, append(s.botIn[:0], in...))
+		s.botFrom = len(in)
 		in = s.botIn
 	}
 	s.rec.Step(in)

@@ -70,6 +70,7 @@ type FollowMsg struct {
 	SentUS  int64           `json:"sent_us,omitempty"` // the primary's show clock when it sent this
 	// Snapshot.
 	Wall     string         `json:"wall,omitempty"`
+	ShowID   string         `json:"show_id,omitempty"` // the show followed: a primary restarted is another show
 	Epoch    uint64         `json:"epoch,omitempty"`
 	Rate     int            `json:"rate,omitempty"`
 	OriginUS int64          `json:"origin_us,omitempty"` // the primary's show time of tick 0
@@ -84,19 +85,25 @@ type FollowMsg struct {
 // hash after it.
 type TickRecord struct {
 	T      int64             `json:"t,omitempty"`
+	Skip   int64             `json:"skip,omitempty"` // in a snapshot's log: the Skip ticks before T had no inputs
 	Inputs []json.RawMessage `json:"in,omitempty"`
 	Began  *game.RoundParams `json:"began,omitempty"`
 	Sched  bool              `json:"sched,omitempty"`
 	Hash   string            `json:"hash,omitempty"`
 }
 
-// AppendTickRecord appends tick's record as the primary sends it: {"type":"tick",...}. It
-// allocates nothing when b has room (began is rare and marshalled).
-func AppendTickRecord(b []byte, tick, sentUS int64, in []game.Input, began *game.RoundParams, sched bool, hash uint64) []byte {
+// AppendTickRecord appends tick's record as the primary sends it: {"type":"tick",...}; skip > 0
+// says the skip ticks before it had no inputs (a snapshot's compacted log). It allocates nothing
+// when b has room (began is rare and marshalled).
+func AppendTickRecord(b []byte, tick, sentUS, skip int64, in []game.Input, began *game.RoundParams, sched bool, hash uint64) []byte {
 	b = append(b, `{"type":"tick","t":`...)
 	b = strconv.AppendInt(b, tick, 10)
 	b = append(b, `,"sent_us":`...)
 	b = strconv.AppendInt(b, sentUS, 10)
+	if skip > 0 {
+		b = append(b, `,"skip":`...)
+		b = strconv.AppendInt(b, skip, 10)
+	}
 	if len(in) > 0 {
 		b = append(b, `,"in":[`...)
 		for i := range in {
@@ -326,6 +333,9 @@ func (c *FollowClient) session(ctx context.Context) error {
 		}
 		switch m.Type {
 		case FollowRefused:
+			if m.Code == FollowCodeBusy { // the primary's frames were stalled: a passing state, rejoin
+				return fmt.Errorf("the primary was busy: %s", m.Message)
+			}
 			return fmt.Errorf("%w: %s: %s", ErrFollowRefused, m.Code, m.Message)
 		case FollowDropped:
 			return fmt.Errorf("%w: %s", ErrFollowDropped, m.Message)

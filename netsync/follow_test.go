@@ -184,11 +184,10 @@ func TestFollowOffsetOutlivesASilentPrimary(t *testing.T) {
 }
 
 // TestFollowRetriesAPrimaryThatWasBusy: "busy" says the primary's frames did not answer within
-// 2 s (a GPU stall, a frozen window): a passing state of the primary, not a wrong standby. Today
-// the standby takes it as a refusal and exits 2, so a standby rejoining during the very freeze it
-// exists for is gone for good.
+// 2 s (a GPU stall, a frozen window): a passing state of the primary, not a wrong standby, so the
+// standby rejoins (it used to exit 2, gone for good during the very freeze it exists for).
 func TestFollowRetriesAPrimaryThatWasBusy(t *testing.T) {
-	t.Skip("DEFECT (design): refused \"busy\" is fatal for the standby (documented so in docs/protocol.md); it should retry like a lost link")
+
 	fp := startFakePrimary(t, func(n int, conn *websocket.Conn) {
 		if n == 0 {
 			sendFollow(t, conn, `{"type":"refused","code":"busy","message":"the primary's frame loop did not answer in 2 s"}`)

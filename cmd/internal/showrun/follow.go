@@ -336,11 +336,22 @@ func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	if b, ok := r.show.Before(); ok { // a new base: the log restarts at this tick
 		r.base = b
 		r.since, r.sinceEnds = r.since[:0], r.sinceEnds[:0]
+		r.emptyRun = 0
 	}
 	at := r.loop.TimeOf(tick)
-	r.recBuf = netsync.AppendTickRecord(r.recBuf[:0], tick, r.opt.Clock(), in, began, scheduled, r.show.Hash())
-	r.since = append(r.since, r.recBuf...)
-	r.sinceEnds = append(r.sinceEnds, len(r.since))
+	hash := r.show.Hash()
+	r.recBuf = netsync.AppendTickRecord(r.recBuf[:0], tick, r.opt.Clock(), 0, in, began, scheduled, hash)
+	// The log keeps a run of ticks with nothing in them as one record (the last of them, with
+	// "skip": how many empty ticks come before it): a show waiting hours between rounds keeps a
+	// log of a few bytes, and a joiner steps the empty ticks at a microsecond each.
+	if len(in) == 0 && began == nil && !scheduled {
+		r.emptyRun++
+		r.emptyTick, r.emptyHash = tick, hash
+	} else {
+		r.flushEmpty()
+		r.since = append(r.since, r.recBuf...)
+		r.sinceEnds = append(r.sinceEnds, len(r.since))
+	}
 	if r.role != RolePrimary {
 		return
 	}
@@ -361,6 +372,16 @@ func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	fs.mu.Unlock()
 }
 
+// flushEmpty appends the run of empty ticks pending in the snapshot log as one record.
+func (r *Runner) flushEmpty() {
+	if r.emptyRun == 0 {
+		return
+	}
+	r.since = netsync.AppendTickRecord(r.since, r.emptyTick, r.opt.Clock(), r.emptyRun-1, nil, nil, false, r.emptyHash)
+	r.sinceEnds = append(r.sinceEnds, len(r.since))
+	r.emptyRun = 0
+}
+
 // snapshots answers the standbys waiting to join (frame goroutine): the show's base, every tick
 // since, and from the next tick on, its records in the standby's ring.
 func (r *Runner) snapshots(now int64) {
@@ -371,6 +392,7 @@ func (r *Runner) snapshots(now int64) {
 				req.reply <- nil
 				continue
 			}
+			r.flushEmpty()
 			epoch := uint64(1)
 			if r.backend != nil {
 				epoch = r.backend.outbox.Epoch()
@@ -381,13 +403,14 @@ func (r *Runner) snapshots(now int64) {
 			b = append(b, r.follows.viewJSON...)
 			head, _ := json.Marshal(struct {
 				Wall     string         `json:"wall"`
+				ShowID   string         `json:"show_id"`
 				Epoch    uint64         `json:"epoch"`
 				Rate     int            `json:"rate"`
 				OriginUS int64          `json:"origin_us"`
 				SentUS   int64          `json:"sent_us"`
 				Tick     int64          `json:"tick"`
 				Base     *game.ShowBase `json:"base"`
-			}{r.cfg.Wall.ID, epoch, r.cfg.Round.TickRate, r.loop.Origin(), now, r.loop.Next(), &r.base})
+			}{r.cfg.Wall.ID, r.showID, epoch, r.cfg.Round.TickRate, r.loop.Origin(), now, r.loop.Next(), &r.base})
 			b = append(b, ',')
 			b = append(b, head[1:len(head)-1]...)
 			b = append(b, `,"ticks":[`...)

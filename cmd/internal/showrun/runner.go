@@ -9,6 +9,8 @@ package showrun
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -158,7 +160,13 @@ type Runner struct {
 	divergedAt    int64
 	fatal         error
 	scheduledNow  bool  // the tick being stepped began a round scheduled by the backend
-	gateTimeouts  int64 // scores the gate released without a standby's ack, as last seen
+	emptyRun      int64 // ticks with nothing in them pending in the snapshot log as one record
+	emptyTick     int64
+	emptyHash     uint64
+	showID        string // this show's id: a standby adopts its primary's and keeps it once promoted
+	foreign       bool   // the primary now serves another show (it restarted): its ticks are ignored
+	followed      string // the id of the show this standby follows ("" before its first snapshot)
+	gateTimeouts  int64  // scores the gate released without a standby's ack, as last seen
 	gateTimeoutAt int64
 
 	statusMu  sync.Mutex
@@ -198,6 +206,9 @@ func New(opt Options) (*Runner, error) {
 		return nil, err
 	}
 	r.follows = &follows{snap: make(chan snapReq, 4), log: opt.Log, view: view, viewJSON: viewJSON}
+	var id [8]byte
+	crand.Read(id[:])
+	r.showID = hex.EncodeToString(id[:])
 	r.follows.lastTick.Store(-1)
 	r.base = game.ShowBase{Game: cfg.Round.Game, AttractOn: cfg.Show.Attract, Autoplay: opt.Autoplay}
 	if r.op, err = input.OperatorFor(cfg); err != nil {
@@ -665,6 +676,14 @@ func (r *Runner) afterStep(tick int64, in []game.Input) {
 	for i := range in {
 		r.logAction(tick, &in[i], rd)
 		r.applied(&in[i], tickUS)
+	}
+	for _, b := range r.show.BotInputs() { // the autoplay player is a contestant: its lanes are active
+		r.bySource[game.SourceBot]++
+		r.metrics.inputs[game.SourceBot].Inc()
+		r.mon.Observe(b, tickUS)
+		if lane := game.LaneAt(r.cfg, b.XMM, b.YMM); lane >= 0 {
+			r.laneIn[lane]++
+		}
 	}
 	r.recordTick(tick, in, r.scheduledNow) // every tick goes to the standbys, attract screen included
 	if err := r.show.Err(); err != nil {

@@ -124,7 +124,7 @@ func (r *Runner) follow(m netsync.FollowMsg, now int64) {
 			r.diverge(m.Tick, "snapshot: "+err.Error(), now)
 		}
 	case netsync.FollowTick:
-		if r.show == nil || r.role != RoleStandby {
+		if r.show == nil || r.role != RoleStandby || r.foreign {
 			return
 		}
 		if err := r.applyRecord(&m); err != nil {
@@ -138,6 +138,18 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 	if m.Base == nil || m.Rate != r.cfg.Round.TickRate {
 		return errors.New("no base, or another tick rate")
 	}
+	if r.followed != "" && m.ShowID != r.followed {
+		// The primary's address now serves another show: it was restarted and lost the show this
+		// standby holds. The standby keeps its show, and the old primary's silence stands.
+		if !r.foreign {
+			r.foreign = true
+			msg := fmt.Sprintf("THE PRIMARY AT %s NOW SERVES ANOTHER SHOW (restarted?): this standby keeps the show it holds and takes over when promoted", r.opt.Follow)
+			r.alarms.set(AlarmStandby, -1, msg, now)
+			r.log.Error().Str("show", m.ShowID).Str("followed", r.followed).Msg(msg)
+		}
+		return nil
+	}
+	r.foreign = false
 	if r.show != nil {
 		r.show.Close()
 	}
@@ -169,7 +181,7 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 	if r.show.Tick() != m.Tick {
 		return fmt.Errorf("the snapshot ends at tick %d, the show at %d", m.Tick, r.show.Tick())
 	}
-	r.role = RoleStandby
+	r.role, r.followed, r.showID = RoleStandby, m.ShowID, m.ShowID
 	r.alarms.clear(AlarmStandby, -1)
 	r.log.Info().Int64("tick", m.Tick).Int64("base_tick", m.Base.Tick).Int("ticks", len(m.Ticks)).Uint64("epoch", m.Epoch).
 		Str("primary", r.opt.Follow).Msg("following the primary")
@@ -178,8 +190,13 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 
 // applyRecord steps the primary's tick: its inputs, the round it began, then checks the hash.
 func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
-	if m.T != r.show.Tick() {
-		return fmt.Errorf("record for tick %d, the show is at tick %d", m.T, r.show.Tick())
+	if m.T-m.Skip != r.show.Tick() {
+		return fmt.Errorf("record for tick %d (after %d empty ticks), the show is at tick %d", m.T, m.Skip, r.show.Tick())
+	}
+	for k := m.T - m.Skip; k < m.T; k++ { // a snapshot's run of ticks with nothing in them
+		r.loop.SetNext(k)
+		r.show.Step(nil)
+		r.afterStep(k, nil)
 	}
 	r.followIn = r.followIn[:0]
 	for _, raw := range m.Inputs {

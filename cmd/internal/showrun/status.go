@@ -466,6 +466,9 @@ func (r *Runner) publish(now int64) {
 		if t := r.mon.LastInput(lane); t > 0 {
 			ln.LastAgoMS = (now - t) / 1000
 		}
+		if names := r.show.Names(); rd == nil && lane < len(names) && names[lane] != "" {
+			ln.Name = names[lane] // the contestants of the next round
+		}
 		if rd != nil {
 			ln.Name, ln.Score, ln.Keyboard = rd.Name(lane), rd.Score(lane), rd.Takeover(lane)
 			if len(ranks) > 0 {
