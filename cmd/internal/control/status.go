@@ -31,8 +31,8 @@ type Status struct {
 	Control        string  `json:"control"`           // the control server's bound address
 
 	// Standby (issue "Hot standby").
-	Following      string `json:"following,omitempty"`        // the primary's /follow URL
-	FollowLagTicks int64  `json:"follow_lag_ticks,omitempty"` // ticks behind the primary
+	Following      string `json:"following"`        // the primary's /follow URL ("" on a primary)
+	FollowLagTicks int64  `json:"follow_lag_ticks"` // ticks behind the primary (0 on a primary)
 
 	// The console's extras.
 	Game          string           `json:"game"`      // the round's game

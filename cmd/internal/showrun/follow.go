@@ -483,8 +483,15 @@ func (g *gate) run(ctx context.Context, fs *follows, ob *netsync.Outbox, timeout
 		case <-g.wake:
 		case <-t.C:
 		case <-ctx.Done():
-			g.release(ob, 1<<62, true, timeout)
-			return
+			// Everything held goes to the outbox; a full queue is waited out (the outbox writer
+			// runs until the gate is done), bounded, so no score is left behind at exit.
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				g.release(ob, 1<<62, true, timeout)
+				if g.heldN() == 0 || time.Now().After(deadline) {
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 		}
 		acked, any := fs.minAcked()
 		if !any {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -199,14 +200,24 @@ func (w *journalWriter) do(op *journalOp) error {
 		if err := os.MkdirAll(w.dir, 0o755); err != nil {
 			return fmt.Errorf("journal dir: %w", err)
 		}
-		file, err := os.OpenFile(f.name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if errors.Is(err, os.ErrExist) && f.file == nil { // a retry after a failed open that did create it
-			file, err = os.OpenFile(f.name, os.O_WRONLY|os.O_APPEND, 0o644)
+		if f.file == nil { // (a retry after a failed directory fsync has the file already)
+			base := strings.TrimSuffix(f.name, ".jsonl")
+			for n := 2; ; n++ {
+				file, err := os.OpenFile(f.name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+				if errors.Is(err, os.ErrExist) {
+					if st, serr := os.Lstat(f.name); serr == nil && st.Mode().IsRegular() && n < 100 {
+						f.name = fmt.Sprintf("%s-%d.jsonl", base, n) // someone's journal: never write into it
+						continue
+					}
+					file, err = os.OpenFile(f.name, os.O_WRONLY, 0) // not a journal (a pipe, ...): the disk's business
+				}
+				if err != nil {
+					return fmt.Errorf("journal: %w", err)
+				}
+				f.file = file
+				break
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-		f.file = file
 		if err := durable.SyncDir(w.dir); err != nil {
 			return err
 		}
@@ -259,7 +270,7 @@ func CheckJournalDir(dir string) error {
 	return os.Remove(name)
 }
 
-var journalName = regexp.MustCompile(`^(.+)-\d{8}T\d{6}Z-r(\d+)\.jsonl$`)
+var journalName = regexp.MustCompile(`^(.+)-\d{8}T\d{6}Z-r(\d+)(-\d+)?\.jsonl$`)
 
 // MaxJournalRound returns the highest round number among wall's journals in dir (0: none), so a
 // restarted show without a backend does not replay round 1's layout.

@@ -80,3 +80,29 @@ func TestCloseSaysWhenTheJournalIsNotOnDisk(t *testing.T) {
 	}
 	h.stop()
 }
+
+// TestAJournalNeverWritesIntoAnotherJournal: a journal whose name is taken by a file already (a
+// standby rejoining within the same second, two shows sharing a directory) gets a name of its own.
+func TestAJournalNeverWritesIntoAnotherJournal(t *testing.T) {
+	dir := t.TempDir()
+	taken := filepath.Join(dir, "wall-1-20261129T200000Z-r0001.jsonl")
+	os.WriteFile(taken, []byte("someone's journal\n"), 0o644)
+	h := newHarness(t, "[round]\ncountdown_seconds = 0\nseconds = 2\n[show]\nattract = false\n", func(o *Options) {
+		o.JournalDir = dir
+		o.Script = []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
+	})
+	// The show numbers its round after the journal it finds (r0001 → round 2): take r0002 too.
+	os.WriteFile(filepath.Join(dir, "wall-1-20261129T200000Z-r0002.jsonl"), []byte("another\n"), 0o644)
+	h.run(16_667, 3_000_000)
+	h.close()
+	if b, _ := os.ReadFile(filepath.Join(dir, "wall-1-20261129T200000Z-r0002.jsonl")); string(b) != "another\n" {
+		t.Fatalf("the existing journal was written into: %q", b)
+	}
+	own, err := os.ReadFile(filepath.Join(dir, "wall-1-20261129T200000Z-r0002-2.jsonl"))
+	if err != nil || !bytes.Contains(own, []byte(`"type":"summary"`)) {
+		t.Fatalf("the round's own journal: %v\n%s", err, own)
+	}
+	if n := MaxJournalRound(dir, "wall-1"); n != 2 {
+		t.Fatalf("MaxJournalRound reads %d, want 2 (suffixed names count)", n)
+	}
+}
