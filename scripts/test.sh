@@ -27,5 +27,5 @@ xvfb-run -a go test -count=1 $window
 echo "== fuzz targets, bounded"
 scripts/fuzz.sh "${TAPWALL_FUZZTIME:-10s}"
 
-echo "== benchmarks, one pass each (figures: go test -bench . -benchmem ./game/ ./input/ ./netsync/)"
-CGO_ENABLED=0 go test -run '^$' -bench . -benchtime 1x ./game/... ./input/... ./netsync/...
+echo "== benchmarks, one pass each (figures: go test -bench . -benchmem ./game/ ./input/ ./netsync/ ./cmd/internal/showrun/)"
+CGO_ENABLED=0 go test -run '^$' -bench . -benchtime 1x ./game/... ./input/... ./netsync/... ./cmd/internal/showrun/...
