@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"tapwall/internal/hubtest"
 	"tapwall/netsync"
 	"tapwall/netsync/hub"
 )
@@ -22,47 +21,9 @@ import (
 // These tests run the wall side against the real reference backend (netsync/hub, as scorehub
 // serves it) on a loopback listener with a real bbolt store.
 
-type testHub struct {
-	store *hub.Store
-	url   string
-}
+type testHub = hubtest.Hub
 
-func startHub(t testing.TB) *testHub {
-	t.Helper()
-	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "scores.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := hub.NewHub(st, hub.HubConfig{Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := &http.Server{Handler: h.Handler()}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); h.Run(ctx) }()
-	go func() { defer wg.Done(); srv.Serve(ln) }()
-	t.Cleanup(func() { cancel(); srv.Close(); wg.Wait(); st.Close() })
-	return &testHub{store: st, url: "ws://" + ln.Addr().String() + "/ws"}
-}
-
-// round returns what the backend holds of a round: events and per-lane totals.
-func (h *testHub) round(wall string, round uint32) (events int, lanes map[int]int64) {
-	lanes = map[int]int64{}
-	for _, w := range h.store.Totals().Walls {
-		for _, r := range w.Rounds {
-			if w.Wall == wall && r.Round == round {
-				for _, l := range r.Lanes {
-					lanes[l.Lane] = l.Score
-				}
-				return r.Events, lanes
-			}
-		}
-	}
-	return 0, lanes
-}
+func startHub(t testing.TB) *testHub { return hubtest.Start(t, hub.HubConfig{}) }
 
 // runLink runs the outbox and a client against url until the test ends.
 func runLink(t testing.TB, ob *netsync.Outbox, url, wall string, log zerolog.Logger) *netsync.Client {
@@ -164,9 +125,9 @@ func TestDamagedOutboxDeliversEveryEvent(t *testing.T) {
 		t.Fatalf("alarms although the journal rebuilt everything: %+v", lost)
 	}
 	h := startHub(t)
-	runLink(t, ob, h.url, "wall-7", zerolog.Nop())
+	runLink(t, ob, h.URL, "wall-7", zerolog.Nop())
 	waitFor(t, "every event acknowledged", 60*time.Second, func() bool { return ob.Depth() == 0 })
-	n, lanes := h.round("wall-7", 3)
+	n, lanes := h.Round("wall-7", 3)
 	if n != len(evs) || fmt.Sprint(lanes) != fmt.Sprint(wantLanes(evs)) {
 		t.Fatalf("backend holds %d events, lanes %v; want %d, %v", n, lanes, len(evs), wantLanes(evs))
 	}
@@ -210,12 +171,12 @@ func TestAckedFileNeverPanicsAndTheWelcomeIsTrusted(t *testing.T) {
 			}
 			ob.Ack("wall-1", 2, 7) // acks of other rounds work whatever the file said
 			h := startHub(t)
-			runLink(t, ob, h.url, "wall-1", log)
+			runLink(t, ob, h.URL, "wall-1", log)
 			waitFor(t, "every event acknowledged by the backend", 10*time.Second, func() bool {
-				n, _ := h.round("wall-1", 1)
+				n, _ := h.Round("wall-1", 1)
 				return n == 50 && ob.Depth() == 0
 			})
-			if _, lanes := h.round("wall-1", 1); fmt.Sprint(lanes) != fmt.Sprint(wantLanes(evs)) {
+			if _, lanes := h.Round("wall-1", 1); fmt.Sprint(lanes) != fmt.Sprint(wantLanes(evs)) {
 				t.Fatalf("backend lanes %v, want %v", lanes, wantLanes(evs))
 			}
 			lmu.Lock()
@@ -243,7 +204,7 @@ func TestPermanentGapRaisesAnAlarmAndKeepsTheEvents(t *testing.T) {
 		ob.Submit(netsync.Event{Wall: "w", Round: 2, Seq: s, Lane: 1, Delta: 1, Reason: "target"})
 	}
 	h := startHub(t)
-	cl := runLink(t, ob, h.url, "w", zerolog.Nop())
+	cl := runLink(t, ob, h.URL, "w", zerolog.Nop())
 	waitFor(t, "a permanent gap alarm", 10*time.Second, func() bool {
 		st := cl.Status()
 		for _, a := range st.Alarms {
@@ -256,7 +217,7 @@ func TestPermanentGapRaisesAnAlarmAndKeepsTheEvents(t *testing.T) {
 	if st := cl.Status(); !st.Connected || st.Depth != 30 {
 		t.Fatalf("status %+v: want connected, all 30 events kept", st)
 	}
-	if n, _ := h.round("w", 2); n != 0 {
+	if n, _ := h.Round("w", 2); n != 0 {
 		t.Fatalf("the backend stored %d events of a round it lacks the start of", n)
 	}
 }
@@ -270,12 +231,12 @@ func TestNextRoundFollowsTheBackend(t *testing.T) {
 		for s := uint64(1); s <= 3; s++ {
 			old.Submit(netsync.Event{Wall: "w", Round: 7, Seq: s, Lane: 0, Delta: 1, Reason: "target"})
 		}
-		runLink(t, old, h.url, "w", zerolog.Nop())
-		waitFor(t, "round 7 stored", 10*time.Second, func() bool { n, _ := h.round("w", 7); return n == 3 })
+		runLink(t, old, h.URL, "w", zerolog.Nop())
+		waitFor(t, "round 7 stored", 10*time.Second, func() bool { n, _ := h.Round("w", 7); return n == 3 })
 	})
 
 	fresh, _ := netsync.OpenOutbox(t.TempDir(), 0, zerolog.Nop())
-	cl := runLink(t, fresh, h.url, "w", zerolog.Nop())
+	cl := runLink(t, fresh, h.URL, "w", zerolog.Nop())
 	if r, known := cl.NextRound(); known || r != 1 {
 		t.Fatalf("before the welcome NextRound = %d, %v; want 1 from the outbox, not known", r, known)
 	}
@@ -309,15 +270,15 @@ func TestMissingEventsAreJudgedByTheBackend(t *testing.T) {
 		for s := uint64(1); s <= 60; s++ {
 			ob.Submit(ev(s))
 		}
-		runLink(t, ob, full.url, "w", zerolog.Nop())
-		waitFor(t, "the backend holds seq 1..60", 10*time.Second, func() bool { n, _ := full.round("w", 1); return n == 60 })
+		runLink(t, ob, full.URL, "w", zerolog.Nop())
+		waitFor(t, "the backend holds seq 1..60", 10*time.Second, func() bool { n, _ := full.Round("w", 1); return n == 60 })
 	})
 
 	for _, tc := range []struct {
 		name     string
 		url      string
 		wantLost bool
-	}{{"backend holds them", full.url, false}, {"backend lacks them", startHub(t).url, true}} {
+	}{{"backend holds them", full.URL, false}, {"backend lacks them", startHub(t).URL, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			ob, _ := netsync.OpenOutbox(dir, 0, zerolog.Nop())

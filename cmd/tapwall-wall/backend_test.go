@@ -1,17 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"tapwall/internal/hubtest"
 
 	"github.com/rs/zerolog"
 
@@ -21,44 +19,9 @@ import (
 )
 
 // testHub is a real scorehub hub on loopback, in the test process.
-type testHub struct {
-	h     *hub.Hub
-	store *hub.Store
-	url   string
-}
+type testHub = hubtest.Hub
 
-func startTestHub(t *testing.T) *testHub {
-	t.Helper()
-	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "scores.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := hub.NewHub(st, hub.HubConfig{Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := &http.Server{Handler: h.Handler()}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); h.Run(ctx) }()
-	go func() { defer wg.Done(); srv.Serve(ln) }()
-	t.Cleanup(func() { cancel(); srv.Close(); wg.Wait(); st.Close() })
-	return &testHub{h: h, store: st, url: "ws://" + ln.Addr().String() + "/ws"}
-}
-
-func (h *testHub) events(wall string) int {
-	n := 0
-	for _, w := range h.store.Totals().Walls {
-		if w.Wall == wall {
-			for _, r := range w.Rounds {
-				n += r.Events
-			}
-		}
-	}
-	return n
-}
+func startTestHub(t *testing.T) *testHub { return hubtest.Start(t, hub.HubConfig{}) }
 
 // TestSIGTERMUnderLoadLosesNoScore: an autoplayed 8-lane round streams to a real backend; SIGTERM
 // in the middle of it ends the show with exit 0, the round's journal ends with its summary, and
@@ -73,15 +36,15 @@ func TestSIGTERMUnderLoadLosesNoScore(t *testing.T) {
 	}
 	cfg := "[round]\ncountdown_seconds = 0\nseconds = 60\n[show]\nattract = false\n[targets]\nspawn_every_ms = 200\n" + lanes.String()
 	script := `{"tick":0,"action":"names","names":["Ada","Bo"]}` + "\n" + `{"tick":1,"action":"start"}` + "\n"
-	w := startWall(t, cfg, script, "--autoplay", "--backend", hb.url, "--wall", "sigterm-wall", "--outbox", outbox)
+	w := startWall(t, cfg, script, "--autoplay", "--backend", hb.URL, "--wall", "sigterm-wall", "--outbox", outbox)
 	deadline := time.Now().Add(60 * time.Second)
-	for hb.events("sigterm-wall") < 100 {
+	for hb.Events("sigterm-wall") < 100 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the backend got %d events in 60 s\n%s", hb.events("sigterm-wall"), w.stderr)
+			t.Fatalf("the backend got %d events in 60 s\n%s", hb.Events("sigterm-wall"), w.stderr)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the backend's store for a condition
 	}
-	info := hb.h.Walls()
+	info := hb.Hub.Walls()
 	var got *netsync.WallStatus
 	for _, wi := range info.Walls {
 		if wi.Wall == "sigterm-wall" {
@@ -122,7 +85,7 @@ func TestSIGTERMUnderLoadLosesNoScore(t *testing.T) {
 	}
 	defer ob.Close()
 	pending, _ := ob.After(0, 1<<20, nil)
-	stored := hb.events("sigterm-wall")
+	stored := hb.Events("sigterm-wall")
 	if stored+len(pending) < len(evs) {
 		t.Fatalf("%d events journaled, %d stored by the backend and %d pending in the outbox: scores lost", len(evs), stored, len(pending))
 	}

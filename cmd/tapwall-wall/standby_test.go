@@ -47,21 +47,6 @@ func reference(t *testing.T) (scores [game.MaxLanes]int64, events uint64) {
 	return scores, r.Seq()
 }
 
-func (h *testHub) round(wall string, round uint32) (events int, lanes map[int]int64) {
-	lanes = map[int]int64{}
-	for _, w := range h.store.Totals().Walls {
-		for _, r := range w.Rounds {
-			if w.Wall == wall && r.Round == round {
-				for _, l := range r.Lanes {
-					lanes[l.Lane] = l.Score
-				}
-				return r.Events, lanes
-			}
-		}
-	}
-	return 0, lanes
-}
-
 // waitStatus polls a show's /status until cond holds.
 func waitStatus(t *testing.T, w *liveWall, what string, d time.Duration, cond func(st map[string]any) bool) map[string]any {
 	t.Helper()
@@ -92,7 +77,7 @@ func TestFailoverAfterSIGKILLLosesNoScore(t *testing.T) {
 	hb := startTestHub(t)
 	want, wantEvents := reference(t)
 	dirP, dirS := t.TempDir(), t.TempDir()
-	common := []string{"--autoplay", "--backend", hb.url, "--wall", "stage", "--window", "200x100"}
+	common := []string{"--autoplay", "--backend", hb.URL, "--wall", "stage", "--window", "200x100"}
 	prim := startWall(t, standbyCfg, standbyScript, append([]string{"--outbox", filepath.Join(dirP, "outbox")}, common...)...)
 	waitStatus(t, prim, "the primary's round", 30*time.Second, func(st map[string]any) bool { return st["phase"] == "countdown" || st["phase"] == "running" })
 	stby := startWall(t, standbyCfg, standbyScript, append([]string{"--outbox", filepath.Join(dirS, "outbox"),
@@ -112,7 +97,7 @@ func TestFailoverAfterSIGKILLLosesNoScore(t *testing.T) {
 	waitStatus(t, stby, "the round finished on the promoted standby", 60*time.Second, func(st map[string]any) bool { return st["phase"] == "finished" })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		n, lanes := hb.round("stage", 1)
+		n, lanes := hb.Round("stage", 1)
 		if n == int(wantEvents) {
 			for lane := range 4 {
 				if lanes[lane] != want[lane] {
@@ -146,7 +131,7 @@ func TestFailoverAfterSIGKILLLosesNoScore(t *testing.T) {
 	// The old primary comes back without --follow: fenced, nothing of it stored.
 	old := startWall(t, standbyCfg, standbyScript, append([]string{"--outbox", filepath.Join(dirP, "outbox")}, common...)...)
 	waitStatus(t, old, "the revived primary fenced", 30*time.Second, func(st map[string]any) bool { return st["role"] == "fenced" })
-	if n, _ := hb.round("stage", 2); n != 0 {
+	if n, _ := hb.Round("stage", 2); n != 0 {
 		t.Fatalf("the backend stored %d events from the fenced old primary", n)
 	}
 	// Restarted with --follow pointing at the new primary, it becomes its standby; its old outbox
@@ -165,7 +150,7 @@ func TestFailoverAfterSIGKILLLosesNoScore(t *testing.T) {
 // the old primary, still running, is fenced by the backend.
 func TestManualPromotionFencesTheLivePrimary(t *testing.T) {
 	hb := startTestHub(t)
-	common := []string{"--autoplay", "--backend", hb.url, "--wall", "duo", "--window", "200x100"}
+	common := []string{"--autoplay", "--backend", hb.URL, "--wall", "duo", "--window", "200x100"}
 	cfg := strings.Replace(standbyCfg, "promote_after_ms = 1000", "promote_after_ms = 0", 1)
 	prim := startWall(t, cfg, standbyScript, append([]string{"--outbox", filepath.Join(t.TempDir(), "ob")}, common...)...)
 	stby := startWall(t, cfg, standbyScript, append([]string{"--outbox", filepath.Join(t.TempDir(), "ob"), "--follow", "ws://" + prim.addr + "/follow"}, common...)...)
@@ -215,7 +200,7 @@ func TestStandbyRefusals(t *testing.T) {
 	}{
 		{standbyCfg, "ws://" + prim.addr + "/follow", "wrong", "--control-token"},
 		{standbyCfg + "[targets]\nradius_mm = 210\n", "ws://" + prim.addr + "/follow", "right", "targets.radius_mm"},
-		{standbyCfg, hb.url, "", "is it a tapwall primary"},
+		{standbyCfg, hb.URL, "", "is it a tapwall primary"},
 	} {
 		dir := t.TempDir()
 		cfgPath := filepath.Join(dir, "c.toml")

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,26 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
+	"tapwall/internal/hubtest"
 
 	"tapwall/game"
 	scorehub "tapwall/netsync/hub"
 )
 
 func hub(t *testing.T, token string) (string, *scorehub.Store) {
-	t.Helper()
-	st, err := scorehub.OpenStore(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := scorehub.NewHub(st, scorehub.HubConfig{Token: token, Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	srv := &http.Server{Handler: h.Handler()}
-	go h.Run(ctx)
-	go srv.Serve(ln)
-	t.Cleanup(func() { cancel(); srv.Close(); st.Close() })
-	return "ws://" + ln.Addr().String() + "/ws", st
+	h := hubtest.Start(t, scorehub.HubConfig{Token: token})
+	return h.URL, h.Store
 }
 
 func TestSimStreamsToTheBackend(t *testing.T) {

@@ -393,6 +393,11 @@ func (s *Store) roundTotals(wall string, round uint32) RoundTotals {
 func (s *Store) MaxStoredRound(wall string) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.maxStored(wall)
+}
+
+// maxStored is MaxStoredRound with s.mu held.
+func (s *Store) maxStored(wall string) uint32 {
 	var m uint32
 	for r := range s.totals[wall] {
 		m = max(m, r)
@@ -404,10 +409,7 @@ func (s *Store) MaxStoredRound(wall string) uint32 {
 func (s *Store) MaxRound(wall string) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var m uint32
-	for r := range s.totals[wall] {
-		m = max(m, r)
-	}
+	m := s.maxStored(wall)
 	for r := range s.started[wall] {
 		m = max(m, r)
 	}

@@ -2,8 +2,6 @@ package showrun
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
@@ -12,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tapwall/internal/hubtest"
 
 	"github.com/rs/zerolog"
 
@@ -232,22 +232,4 @@ func waitWelcome(b *testing.B, p *benchHarness) {
 }
 
 // benchHub starts a real scorehub hub on loopback and returns its /ws URL.
-func benchHub(b *testing.B) string {
-	st, err := hub.OpenStore(filepath.Join(b.TempDir(), "scores.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := hub.NewHub(st, hub.HubConfig{Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := &http.Server{Handler: h.Handler()}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); h.Run(ctx) }()
-	go func() { defer wg.Done(); srv.Serve(ln) }()
-	b.Cleanup(func() { cancel(); srv.Close(); wg.Wait(); st.Close() })
-	return "ws://" + ln.Addr().String() + "/ws"
-}
+func benchHub(b *testing.B) string { return hubtest.Start(b, hub.HubConfig{}).URL }

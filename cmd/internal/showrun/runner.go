@@ -540,8 +540,10 @@ func (r *Runner) syncOperator() {
 	r.op.SetPaused(rd.Phase() == game.PhasePaused)
 }
 
-// windowInput turns the window's keys and mouse into inputs, stamped with the frame's poll time.
-func (r *Runner) windowInput(now int64, win *scene.Input) {
+// windowKeys runs the window's keys of this frame (and its close button) through the keymap,
+// stamped with the frame's poll time, appending the inputs they make to r.out; ui is what they
+// ask of the window.
+func (r *Runner) windowKeys(now int64, win *scene.Input) (ui input.UI) {
 	if win.Close {
 		r.op.AskQuit(now)
 	}
@@ -551,9 +553,13 @@ func (r *Runner) windowInput(now int64, win *scene.Input) {
 	}
 	// Ebiten gives no order within a frame: lane selection applies before the other actions, so
 	// "4 then T" pressed within one frame takes lane 4 over whatever order they are reported in.
-	var ui input.UI
 	r.out, ui = r.op.KeysOfFrame(r.keyBuf, r.out)
-	r.ui(ui, "window keys")
+	return ui
+}
+
+// windowInput turns the window's keys and mouse into inputs, stamped with the frame's poll time.
+func (r *Runner) windowInput(now int64, win *scene.Input) {
+	r.ui(r.windowKeys(now, win), "window keys")
 	switch {
 	case win.MouseDown && !r.mouseDown && win.MouseIn:
 		r.mouseDown = true

@@ -43,16 +43,8 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 		return false
 	}
 	if win != nil {
-		if win.Close {
-			r.op.AskQuit(now)
-		}
-		r.keyBuf = r.keyBuf[:0]
-		for _, k := range win.Keys {
-			r.keyBuf = append(r.keyBuf, input.KeyEvent{Key: k.Name, Pressed: k.Pressed, TimeUS: now, Source: "window"})
-		}
-		var ui input.UI
-		r.out, ui = r.op.KeysOfFrame(r.keyBuf, r.out[:0]) // a standby's keys act on nothing but itself
-		r.standbyUI(ui, now, "window keys")
+		r.out = r.out[:0] // a standby's keys act on nothing but itself: their inputs are dropped
+		r.standbyUI(r.windowKeys(now, win), now, "window keys")
 	}
 	if r.keys != nil {
 		for drained := false; !drained; {
