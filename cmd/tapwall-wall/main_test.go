@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
-	"image/draw"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,22 +45,7 @@ func screenshot(t *testing.T, cfgPath, inputs string, ticks int, window string) 
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("tapwall run: %v\n%s", err, stderr.String())
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rgba := image.NewRGBA(img.Bounds())
-	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
-		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
-			rgba.Set(x, y, img.At(x, y))
-		}
-	}
-	return rgba
+	return readPNG(t, out)
 }
 
 func near(c color.RGBA, want color.RGBA, tol int) bool {
@@ -156,15 +139,7 @@ func runWall(t *testing.T, cfgBody, script string, ticks int, extra ...string) (
 	if len(js) != 1 {
 		t.Fatalf("journals %v", js)
 	}
-	f, _ := os.Open(shot)
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rgba := image.NewRGBA(img.Bounds())
-	draw.Draw(rgba, rgba.Bounds(), img, image.Point{}, draw.Src)
-	return rgba, js[0], stderr.String()
+	return readPNG(t, shot), js[0], stderr.String()
 }
 
 // TestOperatorStateNeverReachesTheShowWall: two runs at the same tick that differ only in
