@@ -27,8 +27,13 @@ var (
 // sent for. In memory it keeps the highest stored seq and the lane totals of every round. Safe for
 // concurrent use.
 type Store struct {
-	db      *bolt.DB
-	path    string
+	db   *bolt.DB
+	path string
+	// wmu serialises the writers (Commit, MarkStarted, RaiseEpoch, ResetEpoch) and is held across
+	// their disk transaction; mu guards the maps below and is never held across the disk, so the
+	// walls' readers, the pages and the API never wait on a commit's fsyncs. Only writers change
+	// the maps, so a writer reads them without mu and takes it to change them after its commit.
+	wmu     sync.Mutex
 	mu      sync.Mutex
 	seqs    map[string]uint64 // ackKey(wall, round) -> highest stored seq
 	totals  map[string]map[uint32]*roundTotal
@@ -216,8 +221,8 @@ func (s *Store) markStarted(wall string, round uint32) {
 // same event already stored, refused for a Gap, or refused as a Conflict with a different event
 // stored under its key. Nothing is stored if the transaction fails.
 func (s *Store) Commit(evs []netsync.Event) ([]Outcome, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	out := make([]Outcome, len(evs))
 	next := map[string]uint64{}
 	var stored []netsync.Event
@@ -266,9 +271,11 @@ func (s *Store) Commit(evs []netsync.Event) ([]Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub: store commit: %w", err)
 	}
+	s.mu.Lock()
 	for _, e := range stored { // only what is on disk counts
 		s.count(e)
 	}
+	s.mu.Unlock()
 	return out, nil
 }
 
@@ -426,8 +433,8 @@ func (s *Store) RoundUsed(wall string, round uint32) bool {
 // MarkStarted records, fsynced, that a start for wall's round was sent, so its number is never
 // given out again.
 func (s *Store) MarkStarted(wall string, round uint32) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		wb, err := tx.Bucket(wallsBucket).CreateBucketIfNotExists([]byte(wall))
 		if err != nil {
@@ -444,7 +451,9 @@ func (s *Store) MarkStarted(wall string, round uint32) error {
 	if err != nil {
 		return fmt.Errorf("hub: store %s: record the start of %s round %d: %w", s.path, wall, round, err)
 	}
+	s.mu.Lock()
 	s.markStarted(wall, round)
+	s.mu.Unlock()
 	return nil
 }
 
@@ -458,8 +467,8 @@ func (s *Store) Epoch(wall string) uint64 {
 // RaiseEpoch records, fsynced, that wall presented epoch, when it is higher than the one held, and
 // returns the wall's epoch after it.
 func (s *Store) RaiseEpoch(wall string, epoch uint64) (uint64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if epoch <= s.epochs[wall] {
 		return s.epochs[wall], nil
 	}
@@ -471,8 +480,8 @@ func (s *Store) RaiseEpoch(wall string, epoch uint64) (uint64, error) {
 
 // ResetEpoch forgets wall's epoch, fsynced (the next hello sets it again), and returns the old one.
 func (s *Store) ResetEpoch(wall string) (uint64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	old := s.epochs[wall]
 	return old, s.putEpoch(wall, 0)
 }
@@ -490,7 +499,9 @@ func (s *Store) putEpoch(wall string, epoch uint64) error {
 	if err != nil {
 		return fmt.Errorf("hub: store %s: record epoch %d of %s: %w", s.path, epoch, wall, err)
 	}
+	s.mu.Lock()
 	s.epochs[wall] = epoch
+	s.mu.Unlock()
 	return nil
 }
 
