@@ -445,7 +445,10 @@ func (c *Client) session(ctx context.Context, epoch uint64) (connected bool, err
 	}
 	c.welcomeOnce.Do(func() { close(c.welcomed) })
 	c.connected.Store(true)
-	c.clear(0, AlarmWallInUse, AlarmRefused)
+	c.mu.Lock()
+	c.fencedBy = 0 // a welcome at a raised epoch (a promotion): no longer fenced; fencedAt stays, never used again
+	c.mu.Unlock()
+	c.clear(0, AlarmWallInUse, AlarmRefused, AlarmFenced)
 	c.setState(LinkUp, "")
 	c.updateState()
 	c.cfg.Log.Info().Str("url", c.cfg.URL).Uint64("epoch", epoch).Uint32("max_round", w.MaxRound).Int("pending", c.cfg.Outbox.Depth()).

@@ -150,10 +150,13 @@ func realDisk() diskOps {
 // naming segment and offset, the records after it are kept, and a missing event is rebuilt from
 // its round's journal (SetJournal) or raises an AlarmEventsLost.
 //
-// Concurrency: Submit, Depth, OldestAge, Alarms and every other method but Run and Close are safe
-// from any goroutine and never wait on the disk: the file writes, fsyncs, segment rotations and
-// deletions and the saving of acked.json all happen on Run's goroutine, under no lock that those
-// methods take. Run must be running for submitted events to become durable; Close follows Run.
+// Concurrency: every method but Run and Close is safe from any goroutine. Submit, Depth,
+// OldestAge, Alarms and the other accessors never wait on the disk: the file writes, fsyncs,
+// segment rotations and deletions and the saving of acked.json all happen on Run's goroutine,
+// under no lock that those methods take. The exceptions wait by design and say so: SetEpoch
+// fsyncs the epoch before it returns, WaitAcked waits for the backend, and the welcome's handling
+// (on the client's reader) reads the journals it rebuilds lost events from. Run must be running
+// for submitted events to become durable; Close follows Run.
 type Outbox struct {
 	dir      string
 	log      zerolog.Logger
@@ -737,13 +740,6 @@ func (o *Outbox) SetJournal(wall string, round uint32, path string) error {
 	o.mu.Unlock()
 	signal(o.kick)
 	return nil
-}
-
-// Journal returns the journal recorded for wall's round ("" : none).
-func (o *Outbox) Journal(wall string, round uint32) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.journals[roundKey{wall, round}]
 }
 
 // Epoch returns the wall's fencing epoch kept in the outbox directory: 1 until SetEpoch raises it.
@@ -1402,10 +1398,7 @@ func (o *Outbox) Close() error {
 	if o.f == nil {
 		return nil
 	}
-	o.saveMeta()
-	o.writeQueuedRebuilt()
-	err := o.flushQueued(len(o.in))
-	o.maintain(true)
+	err := o.shutdown(nil)
 	if cerr := o.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("netsync: outbox: %w", cerr)
 	}

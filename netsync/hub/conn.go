@@ -62,6 +62,7 @@ type refusal struct {
 	code  string
 	close int
 	msg   string
+	epoch uint64 // fenced: the wall's epoch
 }
 
 var errTooBig = errors.New("message too big")
@@ -106,21 +107,21 @@ func decodeStrict(b []byte) (netsync.Message, error) {
 // checkHello validates a connection's first message.
 func (h *Hub) checkHello(typ int, b []byte) (netsync.Message, *refusal) {
 	if typ != websocket.TextMessage {
-		return netsync.Message{}, &refusal{netsync.CodeNeedHello, websocket.CloseProtocolError, "the first message must be a hello, as JSON in a text frame"}
+		return netsync.Message{}, &refusal{code: netsync.CodeNeedHello, close: websocket.CloseProtocolError, msg: "the first message must be a hello, as JSON in a text frame"}
 	}
 	m, err := decodeStrict(b)
 	switch {
 	case err != nil:
-		return m, &refusal{netsync.CodeNeedHello, websocket.CloseProtocolError, "the first message must be a hello: " + err.Error()}
+		return m, &refusal{code: netsync.CodeNeedHello, close: websocket.CloseProtocolError, msg: "the first message must be a hello: " + err.Error()}
 	case m.Type != netsync.TypeHello:
-		return m, &refusal{netsync.CodeNeedHello, websocket.CloseProtocolError, fmt.Sprintf("the first message must be a hello, not %.40q", m.Type)}
+		return m, &refusal{code: netsync.CodeNeedHello, close: websocket.CloseProtocolError, msg: fmt.Sprintf("the first message must be a hello, not %.40q", m.Type)}
 	case m.Version != netsync.ProtocolVersion:
-		return m, &refusal{netsync.CodeBadVersion, websocket.CloseProtocolError, fmt.Sprintf("protocol version %d; this backend speaks %d", m.Version, netsync.ProtocolVersion)}
+		return m, &refusal{code: netsync.CodeBadVersion, close: websocket.CloseProtocolError, msg: fmt.Sprintf("protocol version %d; this backend speaks %d", m.Version, netsync.ProtocolVersion)}
 	case h.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(m.Token), []byte(h.cfg.Token)) != 1:
-		return m, &refusal{netsync.CodeBadToken, websocket.ClosePolicyViolation, "wrong token"}
+		return m, &refusal{code: netsync.CodeBadToken, close: websocket.ClosePolicyViolation, msg: "wrong token"}
 	}
 	if err := game.CheckWallID(m.Wall); err != nil {
-		return m, &refusal{netsync.CodeNeedHello, websocket.CloseProtocolError, "hello: " + err.Error()}
+		return m, &refusal{code: netsync.CodeNeedHello, close: websocket.CloseProtocolError, msg: "hello: " + err.Error()}
 	}
 	return m, nil
 }
@@ -130,7 +131,7 @@ func (h *Hub) refuse(conn *websocket.Conn, who string, r refusal) {
 	h.mErrors.WithLabelValues(r.code).Inc()
 	h.logRefusal(who, r.code, "wall refused: "+r.msg)
 	conn.SetWriteDeadline(time.Now().Add(netsync.WriteWait))
-	conn.WriteJSON(netsync.Message{Type: netsync.TypeError, Code: r.code, Message: r.msg})
+	conn.WriteJSON(netsync.Message{Type: netsync.TypeError, Code: r.code, Message: r.msg, Epoch: r.epoch})
 	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(r.close, closeText(r.msg)), time.Now().Add(closeGrace))
 	conn.Close()
 }
@@ -163,7 +164,7 @@ func (h *Hub) serveWall(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	typ, b, err := readMessage(conn, &buf, netsync.MaxMessage)
 	if errors.Is(err, errTooBig) {
-		h.refuse(conn, r.RemoteAddr, refusal{netsync.CodeTooBig, websocket.CloseMessageTooBig, fmt.Sprintf("message over %d bytes", netsync.MaxMessage)})
+		h.refuse(conn, r.RemoteAddr, refusal{code: netsync.CodeTooBig, close: websocket.CloseMessageTooBig, msg: fmt.Sprintf("message over %d bytes", netsync.MaxMessage)})
 		return
 	}
 	if err != nil {
@@ -227,13 +228,12 @@ func (h *Hub) admitWall(wc *wallConn, log zerolog.Logger) *refusal {
 	for attempt := 0; attempt < 3; attempt++ {
 		hi := h.store.Epoch(wc.wall)
 		if wc.epoch < hi {
-			return &refusal{netsync.CodeFenced, websocket.ClosePolicyViolation,
-				fmt.Sprintf("epoch %d is below wall %s's epoch %d: another machine is primary", wc.epoch, wc.wall, hi)}
+			return &refusal{code: netsync.CodeFenced, close: websocket.ClosePolicyViolation, msg: fmt.Sprintf("epoch %d is below wall %s's epoch %d: another machine is primary", wc.epoch, wc.wall, hi), epoch: hi}
 		}
 		if wc.epoch > hi {
 			if _, err := h.store.RaiseEpoch(wc.wall, wc.epoch); err != nil {
 				log.Error().Err(err).Msg("could not record the wall's new epoch")
-				return &refusal{netsync.CodeStore, websocket.CloseInternalServerErr, "the backend could not record the epoch; retry"}
+				return &refusal{code: netsync.CodeStore, close: websocket.CloseInternalServerErr, msg: "the backend could not record the epoch; retry"}
 			}
 			log.Warn().Uint64("old_epoch", hi).Msg("wall epoch raised: older connections are fenced")
 			h.markDirty()
@@ -250,8 +250,7 @@ func (h *Hub) admitWall(wc *wallConn, log zerolog.Logger) *refusal {
 		}
 		h.mu.Unlock()
 		if h.probe(old) {
-			return &refusal{netsync.CodeWallInUse, websocket.CloseTryAgainLater,
-				fmt.Sprintf("wall %s is connected from %s at epoch %d and answers pings: two machines with one wall id?", wc.wall, old.remote, old.epoch)}
+			return &refusal{code: netsync.CodeWallInUse, close: websocket.CloseTryAgainLater, msg: fmt.Sprintf("wall %s is connected from %s at epoch %d and answers pings: two machines with one wall id?", wc.wall, old.remote, old.epoch)}
 		}
 		log.Warn().Str("old_remote", old.remote).Msg("the wall's open connection failed a ping: replaced")
 		h.mDropped.WithLabelValues("no_pong").Inc()
@@ -262,7 +261,7 @@ func (h *Hub) admitWall(wc *wallConn, log zerolog.Logger) *refusal {
 		h.mu.Unlock()
 		old.kick(nil, 0, "", true)
 	}
-	return &refusal{netsync.CodeWallInUse, websocket.CloseTryAgainLater, fmt.Sprintf("wall %s is connected", wc.wall)}
+	return &refusal{code: netsync.CodeWallInUse, close: websocket.CloseTryAgainLater, msg: fmt.Sprintf("wall %s is connected", wc.wall)}
 }
 
 // probe pings wc and reports whether it answers within ProbeWait.
@@ -290,7 +289,7 @@ func (h *Hub) probe(wc *wallConn) bool {
 // logged once per connection.
 func (h *Hub) fence(wc *wallConn, got, epoch uint64) {
 	msg := fmt.Sprintf("epoch %d is below wall %s's epoch %d: another machine is primary", got, wc.wall, epoch)
-	if wc.kick(&netsync.Message{Type: netsync.TypeError, Code: netsync.CodeFenced, Message: msg}, websocket.ClosePolicyViolation, "fenced", false) {
+	if wc.kick(&netsync.Message{Type: netsync.TypeError, Code: netsync.CodeFenced, Message: msg, Epoch: epoch}, websocket.ClosePolicyViolation, "fenced", false) {
 		h.mErrors.WithLabelValues(netsync.CodeFenced).Inc()
 		h.logRefusal(wc.wall, netsync.CodeFenced, "connection fenced: "+msg)
 	}
@@ -316,9 +315,15 @@ func (h *Hub) send(wc *wallConn, m netsync.Message) bool {
 
 // sendError counts, logs (rate-limited) and queues an error for wc.
 func (h *Hub) sendError(wc *wallConn, code, msg string) {
-	h.mErrors.WithLabelValues(code).Inc()
-	h.logRefusal(wc.wall, code, "error sent to wall: "+msg)
-	h.send(wc, netsync.Message{Type: netsync.TypeError, Code: code, Message: msg})
+	h.sendErrorOf(wc, netsync.Message{Type: netsync.TypeError, Code: code, Message: msg})
+}
+
+// sendErrorOf is sendError for an error that names more than its code (gap and conflict: the
+// round and seq; fenced: the epoch).
+func (h *Hub) sendErrorOf(wc *wallConn, m netsync.Message) {
+	h.mErrors.WithLabelValues(m.Code).Inc()
+	h.logRefusal(wc.wall, m.Code, "error sent to wall: "+m.Message)
+	h.send(wc, m)
 }
 
 // readWall is a wall connection's only reader; it returns when the connection ends.

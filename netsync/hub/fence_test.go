@@ -43,8 +43,8 @@ func TestFencingByEpoch(t *testing.T) {
 	if w.Type != netsync.TypeWelcome {
 		t.Fatalf("epoch 2 hello: %+v", w)
 	}
-	if m := readMsg(t, old); m.Type != netsync.TypeError || m.Code != netsync.CodeFenced {
-		t.Fatalf("the old primary got %+v, want error fenced", m)
+	if m := readMsg(t, old); m.Type != netsync.TypeError || m.Code != netsync.CodeFenced || m.Epoch != 2 {
+		t.Fatalf("the old primary got %+v, want error fenced naming epoch 2", m)
 	}
 	if code := readClose(t, old); code != websocket.ClosePolicyViolation {
 		t.Fatalf("old primary: close %d, want 1008", code)
@@ -55,8 +55,8 @@ func TestFencingByEpoch(t *testing.T) {
 	}
 	// The old primary comes back at epoch 1: fenced, its score never stored.
 	revived := rawConn(t, h.url)
-	if m := sendHello(t, revived, netsync.Message{Wall: "stage"}); m.Code != netsync.CodeFenced {
-		t.Fatalf("revived old primary: %+v, want fenced", m)
+	if m := sendHello(t, revived, netsync.Message{Wall: "stage"}); m.Code != netsync.CodeFenced || m.Epoch != 2 {
+		t.Fatalf("revived old primary: %+v, want fenced naming epoch 2", m)
 	}
 	if code := readClose(t, revived); code != websocket.ClosePolicyViolation {
 		t.Fatalf("revived: close %d, want 1008", code)

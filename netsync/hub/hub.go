@@ -317,15 +317,17 @@ func (h *Hub) commit(batch []commitReq, sc *scratch) {
 			h.mGaps.Inc()
 			if !sc.gaps[k] {
 				sc.gaps[k] = true
-				h.sendError(r.wc, netsync.CodeGap, fmt.Sprintf("round %d: got seq %d, expected %d; resend from your first unacknowledged event",
-					r.ev.Round, r.ev.Seq, h.store.StoredSeq(r.ev.Wall, r.ev.Round)+1))
+				h.sendErrorOf(r.wc, netsync.Message{Type: netsync.TypeError, Code: netsync.CodeGap, Round: r.ev.Round, Seq: r.ev.Seq,
+					Message: fmt.Sprintf("round %d: got seq %d, expected %d; resend from your first unacknowledged event",
+						r.ev.Round, r.ev.Seq, h.store.StoredSeq(r.ev.Wall, r.ev.Round)+1)})
 			}
 		case Conflict:
 			h.mConflic.Inc()
 			sc.acks[k] = false
 			if !sc.conflict[k] {
 				sc.conflict[k] = true
-				h.sendError(r.wc, netsync.CodeConflict, fmt.Sprintf("round %d seq %d: the backend holds a different event under this key; not stored", r.ev.Round, r.ev.Seq))
+				h.sendErrorOf(r.wc, netsync.Message{Type: netsync.TypeError, Code: netsync.CodeConflict, Round: r.ev.Round, Seq: r.ev.Seq,
+					Message: fmt.Sprintf("round %d seq %d: the backend holds a different event under this key; not stored", r.ev.Round, r.ev.Seq)})
 			}
 		}
 	}

@@ -77,8 +77,8 @@ func TestBadMessagesGetTheirErrorAndStoreNothing(t *testing.T) {
 	}
 	// A gap: seq 2 before seq 1.
 	c.WriteJSON(score(2))
-	if m := readMsg(t, c); m.Code != netsync.CodeGap {
-		t.Fatalf("gap: %+v", m)
+	if m := readMsg(t, c); m.Code != netsync.CodeGap || m.Round != 1 || m.Seq != 2 {
+		t.Fatalf("gap: %+v, want gap naming round 1 seq 2", m)
 	}
 	// A score for another wall.
 	other := netsync.ScoreMessage(genEvent("intruder", 1, 1))

@@ -527,9 +527,6 @@ func (s *Store) Walls() []string {
 	return out
 }
 
-// Path returns the store's file.
-func (s *Store) Path() string { return s.path }
-
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
