@@ -52,9 +52,9 @@ type App struct {
 
 	laneCol []rgba
 	bgImg   *ebiten.Image
-	logoSrc image.Image
+	logoImg *themeImg
 	logo    sprite
-	spriteS [3]image.Image // the theme's target, packet and golden images
+	themed  [3]*themeImg // the theme's target, packet and golden images (nil: none)
 
 	lay      *Layout
 	bg       *ebiten.Image
@@ -114,8 +114,8 @@ func NewApp(opt Options) (*App, error) {
 	if a.theme.BackgroundImage != nil {
 		a.bgImg = newImageFromImage(a.theme.BackgroundImage)
 	}
-	a.logoSrc = a.theme.Logo
-	a.spriteS = [3]image.Image{a.theme.Target, a.theme.Packet, a.theme.Golden}
+	a.logoImg = newThemeImg(a.theme.Logo)
+	a.themed = [3]*themeImg{newThemeImg(a.theme.Target), newThemeImg(a.theme.Packet), newThemeImg(a.theme.Golden)}
 	a.hits = make([]game.Hit, 0, game.HitRing)
 	a.gone = make([]game.Gone, 0, game.GoneRing)
 	a.ranks = make([]int, 0, game.MaxLanes)

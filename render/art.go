@@ -178,8 +178,8 @@ func (ar *art) bake(at *atlas, kind float32, hw, hh float64, c rgba, p1, p2, p3,
 }
 
 // bakeAll bakes the built-in art for objects of radius targetR and packetR pixels, and the theme's
-// images for those sizes.
-func (ar *art) bakeAll(at *atlas, targetR, packetR float64, themed [3]image.Image) {
+// images (nil: none) for those sizes.
+func (ar *art) bakeAll(at *atlas, targetR, packetR float64, themed [3]*themeImg) {
 	tR := math.Max(2, targetR)
 	ar.target = ar.bake(at, artTarget, tR+1.5, tR+1.5, toRGBA(ColTarget), tR, 0, 0, tR)
 	pR := math.Max(2, packetR)
@@ -197,22 +197,61 @@ func (ar *art) bakeAll(at *atlas, targetR, packetR float64, themed [3]image.Imag
 	ar.ringR = rr
 	sizes := [3][2]float64{{tR + 1, tR + 1}, {ehw + 1, ehh + 1}, {ehw + 1, ehh + 1}}
 	units := [3]float64{tR, pR, pR}
-	for i, src := range themed {
+	for i, ti := range themed {
 		ar.themed[i] = sprite{}
-		if src == nil {
+		if ti == nil {
 			continue
 		}
 		// Made a little larger than drawn at rest: objects pop to 1.55x when caught.
 		const over = 1.5
-		img := newImageFromImage(scaleImage(src, 2*sizes[i][0]*over, 2*sizes[i][1]*over))
-		b := img.Bounds()
-		r, ok := at.alloc(b.Dx(), b.Dy())
-		if ok {
-			var op ebiten.DrawImageOptions
-			op.GeoM.Translate(float64(r.Min.X), float64(r.Min.Y))
-			at.img.DrawImage(img, &op)
-			ar.themed[i] = sprite{r: r, hw: float64(b.Dx()) / 2, hh: float64(b.Dy()) / 2, unit: units[i] * over, ok: true}
-		}
-		img.Deallocate()
+		ar.themed[i] = at.upload(ti.scaled(2*sizes[i][0]*over, 2*sizes[i][1]*over), units[i]*over)
 	}
+}
+
+// themeImg is a theme image (a logo, a target or packet sprite) and what it was resampled to
+// before. Resampling a large image (up to 8192 x 8192) on the CPU takes up to a second, and a new
+// layout asks for it again at every new image size (a render-scale step, a resized window, a
+// screenshot), on the frame goroutine: so the largest resampling made so far stands in for the
+// source when a smaller size is asked for, and the size asked for last is answered from memory.
+// The largest size itself is always a resampling of the source: the wall at render scale 1 (and
+// its screenshot) gets the same pixels whatever sizes were drawn before, unless a larger image was
+// drawn first (a window made smaller).
+type themeImg struct {
+	src       image.Image
+	big       image.Image // the largest resampling of src so far; nil before the first
+	last      image.Image // the resampling asked for last
+	resamples int         // times src itself was resampled (the slow path)
+}
+
+// newThemeImg returns the cache of src, or nil when src is nil (the theme has no such image).
+func newThemeImg(src image.Image) *themeImg {
+	if src == nil {
+		return nil
+	}
+	return &themeImg{src: src}
+}
+
+// scaled returns the image resampled to w x h pixels (rounded up, as scaleImage does): from the
+// largest resampling made so far when that is at least as large, else from the source. The
+// result is shared: the caller must not change it.
+func (ti *themeImg) scaled(w, h float64) image.Image {
+	sz := image.Pt(max(1, int(math.Ceil(w))), max(1, int(math.Ceil(h))))
+	if ti.last != nil && ti.last.Bounds().Size() == sz {
+		return ti.last
+	}
+	var img image.Image
+	switch {
+	case ti.big != nil && ti.big.Bounds().Size() == sz:
+		img = ti.big
+	case ti.big != nil && ti.big.Bounds().Dx() >= sz.X && ti.big.Bounds().Dy() >= sz.Y:
+		img = scaleImage(ti.big, w, h)
+	default:
+		img = scaleImage(ti.src, w, h)
+		ti.resamples++
+		if b := ti.big; b == nil || sz.X*sz.Y > b.Bounds().Dx()*b.Bounds().Dy() {
+			ti.big = img
+		}
+	}
+	ti.last = img
+	return img
 }

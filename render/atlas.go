@@ -58,6 +58,22 @@ func (at *atlas) alloc(w, h int) (image.Rectangle, bool) {
 	return r, true
 }
 
+// upload copies img into a fresh rectangle of the atlas and returns it as a sprite whose content
+// radius is unit pixels; a sprite that is not ok when the atlas is full.
+func (at *atlas) upload(img image.Image, unit float64) sprite {
+	b := img.Bounds()
+	r, ok := at.alloc(b.Dx(), b.Dy())
+	if !ok {
+		return sprite{}
+	}
+	tex := newImageFromImage(img)
+	defer tex.Deallocate()
+	var op ebiten.DrawImageOptions
+	op.GeoM.Translate(float64(r.Min.X), float64(r.Min.Y))
+	at.img.DrawImage(tex, &op)
+	return sprite{r: r, hw: float64(b.Dx()) / 2, hh: float64(b.Dy()) / 2, unit: unit, ok: true}
+}
+
 // sub returns the atlas image cut to r, to draw into.
 func (at *atlas) sub(r image.Rectangle) *ebiten.Image {
 	return at.img.SubImage(r).(*ebiten.Image)

@@ -103,3 +103,57 @@ func TestAtlasHoldsAnEightKWall(t *testing.T) {
 		}
 	}
 }
+
+// gradient is a w x h opaque image whose colour changes across it, so that a resampling shows.
+func gradient(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(255 * x / w), uint8(255 * y / h), uint8((x ^ y) & 0xff), 255})
+		}
+	}
+	return img
+}
+
+// TestThemeImagesAreResampledOncePerGrowth: a new image size (a render-scale step, a resized window)
+// makes a new layout, but the theme's images are resampled from their source only when a larger
+// size than before is asked for; a smaller one comes from the largest resampling, and the size
+// asked for before comes back as it was: the same pixels.
+func TestThemeImagesAreResampledOncePerGrowth(t *testing.T) {
+	cfg := parseCfg(t, "[round]\ncountdown_seconds = 0\n[show]\ntitle = \"SHOW\"\n")
+	th, err := assets.LoadTheme(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.Target, th.Packet, th.Golden, th.Logo = gradient(600, 600), gradient(400, 500), gradient(400, 500), gradient(900, 300)
+	a, err := NewApp(Options{Config: cfg, Clock: func() int64 { return 0 }, Driver: &fakeDriver{}, Log: zerolog.Nop(), Theme: th})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := game.NewRound(cfg, game.RoundParams{Wall: "w", Round: 1, Seed: 2, Running: true})
+	step(r, 40, nil)
+	sc := &scene.Scene{Config: cfg, Round: r, Attract: true}
+	imgs := map[string]*themeImg{"logo": a.logoImg, "target": a.themed[0], "packet": a.themed[1], "golden": a.themed[2]}
+	resamples := func(when string, want int) {
+		t.Helper()
+		for name, ti := range imgs {
+			if ti.resamples != want {
+				t.Errorf("%s: the %s was resampled from its source %d times, want %d", when, name, ti.resamples, want)
+			}
+		}
+	}
+	first := render(a, sc, 960, 480)
+	if !a.logo.ok || !a.art.themed[0].ok {
+		t.Fatal("the theme's logo or target has no sprite")
+	}
+	resamples("first layout", 1)
+	render(a, sc, 720, 360)
+	resamples("a smaller layout", 1)
+	again := render(a, sc, 960, 480)
+	resamples("the first size again", 1)
+	if n := countDiff(first, again, first.Bounds(), nil); n != 0 {
+		t.Errorf("the first size drawn again differs in %d pixels", n)
+	}
+	render(a, sc, 1280, 640)
+	resamples("a larger layout", 2)
+}

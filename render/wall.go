@@ -58,20 +58,12 @@ func (a *App) prepare(dst *ebiten.Image) {
 	a.digFinal = newDigits(a.fonts, at, FontBold, math.Max(ll.Final.Size, 6))
 	a.digPlus = newDigits(a.fonts, at, FontBold, math.Max(a.plusSize(), 6))
 	v := L.View
-	a.art.bakeAll(at, v.Len(a.cfg.Targets.RadiusMM), v.Len(a.cfg.Rain.RadiusMM), a.spriteS)
+	a.art.bakeAll(at, v.Len(a.cfg.Targets.RadiusMM), v.Len(a.cfg.Rain.RadiusMM), a.themed)
 	a.logo = sprite{}
-	if a.logoSrc != nil {
-		sz := a.logoSrc.Bounds().Size()
+	if a.logoImg != nil {
+		sz := a.logoImg.src.Bounds().Size()
 		k := math.Min(L.Logo.W()/float64(sz.X), L.Logo.H()/float64(sz.Y))
-		img := newImageFromImage(scaleImage(a.logoSrc, float64(sz.X)*k, float64(sz.Y)*k))
-		ib := img.Bounds()
-		if r, ok := at.alloc(ib.Dx(), ib.Dy()); ok {
-			var op ebiten.DrawImageOptions
-			op.GeoM.Translate(float64(r.Min.X), float64(r.Min.Y))
-			at.img.DrawImage(img, &op)
-			a.logo = sprite{r: r, hw: float64(ib.Dx()) / 2, hh: float64(ib.Dy()) / 2, unit: 1, ok: true}
-		}
-		img.Deallocate()
+		a.logo = at.upload(a.logoImg.scaled(float64(sz.X)*k, float64(sz.Y)*k), 1)
 	}
 	at.endStatic()
 }
