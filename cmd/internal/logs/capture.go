@@ -3,6 +3,7 @@ package logs
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 
@@ -43,6 +44,12 @@ func CaptureStderr(log zerolog.Logger) (stop func(), err error) {
 		for sc.Scan() {
 			log.Warn().Str("source", "stderr").Msg(sc.Text())
 		}
+		if err := sc.Err(); err != nil {
+			log.Error().Err(err).Str("source", "stderr").Msg("fd 2 capture: a line too long to log (over 64 KiB); what C writes to fd 2 from now on is dropped")
+		}
+		// Whatever happens, the pipe is read to its end: a writer on fd 2 (Xlib, the runtime's
+		// crash report) must never block on a full pipe.
+		io.Copy(io.Discard, r)
 	}()
 	return func() {
 		unix.Dup2(orig, 2) // fd 2 is the real stderr again; the pipe's last writer is w
@@ -51,6 +58,7 @@ func CaptureStderr(log zerolog.Logger) (stop func(), err error) {
 		r.Close()
 		debug.SetCrashOutput(nil, debug.CrashOptions{})
 		os.Stderr = saved
+		realErr.Close() // SetCrashOutput kept a copy of its own; os.Stderr no longer points at it
 	}, nil
 }
 
