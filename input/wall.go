@@ -161,22 +161,28 @@ func CheckConfig(cfg *game.Config) error {
 		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
 	}
 	in := cfg.Input
-	switch {
-	case in.SeamDistanceMM < 0 || in.SeamDistanceMM > 1000:
+	if in.SeamDistanceMM < 0 || in.SeamDistanceMM > 1000 {
 		bad("input.seam_distance_mm", "%d: use 0..1000 mm", in.SeamDistanceMM)
-	case in.SeamTimeMS < 0 || in.SeamTimeMS > 1000:
+	}
+	if in.SeamTimeMS < 0 || in.SeamTimeMS > 1000 {
 		bad("input.seam_time_ms", "%d: use 0..1000 ms", in.SeamTimeMS)
-	case in.MergeDistanceMM < 0 || in.MergeDistanceMM > 1000:
+	}
+	if in.MergeDistanceMM < 0 || in.MergeDistanceMM > 1000 {
 		bad("input.merge_distance_mm", "%d: use 0..1000 mm", in.MergeDistanceMM)
-	case in.DejitterMM < 0 || in.DejitterMM > 100:
+	}
+	if in.DejitterMM < 0 || in.DejitterMM > 100 {
 		bad("input.dejitter_mm", "%d: use 0..100 mm", in.DejitterMM)
-	case in.StuckMS < 100:
+	}
+	if in.StuckMS < 100 {
 		bad("input.stuck_ms", "%d: use at least 100 ms", in.StuckMS)
-	case in.LaneContactLimit < 1 || in.LaneContactLimit > MaxWallContacts:
+	}
+	if in.LaneContactLimit < 1 || in.LaneContactLimit > MaxWallContacts {
 		bad("input.lane_contact_limit", "%d: use 1..%d", in.LaneContactLimit, MaxWallContacts)
-	case in.DeadZoneMM < 0 || 2*in.DeadZoneMM >= cfg.Lanes[0].WidthMM:
+	}
+	if in.DeadZoneMM < 0 || 2*in.DeadZoneMM >= cfg.Lanes[0].WidthMM {
 		bad("input.dead_zone_mm", "%d: must be at least 0 and less than half a lane", in.DeadZoneMM)
-	case in.ReopenMS < 10 || in.ReopenMS > 1000:
+	}
+	if in.ReopenMS < 10 || in.ReopenMS > 1000 {
 		bad("input.reopen_ms", "%d: use 10..1000 ms (a frame must be back within 1 s)", in.ReopenMS)
 	}
 	names := map[string]bool{}

@@ -512,12 +512,14 @@ func TestCheckRecordingsBeforeARehearsal(t *testing.T) {
 func TestCheckConfigReportsEveryProblem(t *testing.T) {
 	cfg := game.DefaultConfig()
 	cfg.Input.SeamTimeMS = -1
+	cfg.Input.DejitterMM = 101
+	cfg.Input.ReopenMS = 5
 	cfg.Frames = []game.FrameConfig{{Name: "a", WidthMM: 100, HeightMM: 100, Rotation: 45}, {Name: "a", XMM: 2147483000, WidthMM: 2000, HeightMM: 100}}
 	err := CheckConfig(&cfg)
 	if !errors.Is(err, ErrConfig) {
 		t.Fatalf("%v", err)
 	}
-	for _, key := range []string{"input.seam_time_ms:", "frames[0].rotation:", "frames[1].name:", "frames[1].x_mm:"} {
+	for _, key := range []string{"input.seam_time_ms:", "input.dejitter_mm:", "input.reopen_ms:", "frames[0].rotation:", "frames[1].name:", "frames[1].x_mm:"} {
 		if !strings.Contains(err.Error(), "\n"+key) {
 			t.Errorf("%q is not reported on a line of its own:\n%v", key, err)
 		}
