@@ -188,8 +188,13 @@ func (a *App) Layout(outsideWidth, outsideHeight int) (int, int) {
 func (a *App) Draw(screen *ebiten.Image) {
 	now := a.opt.Clock()
 	sc := a.opt.Driver.Scene(now)
+	b := screen.Bounds()
+	minimised := b.Dx() <= 0 || b.Dy() <= 0 // nothing to draw into
 	if path, ok := a.opt.Driver.Shot(); ok {
-		b := screen.Bounds()
+		if minimised {
+			a.opt.Driver.Drawn(now, 1, errors.New("screenshot: the window is minimised"))
+			return
+		}
 		off := newImage(b.Dx(), b.Dy())
 		a.drawFrame(off, sc)
 		err := writePNG(off, path)
@@ -199,8 +204,7 @@ func (a *App) Draw(screen *ebiten.Image) {
 		return
 	}
 	s := a.scaler.frame(now)
-	b := screen.Bounds()
-	if b.Dx() <= 0 || b.Dy() <= 0 { // a minimised window: nothing to draw into
+	if minimised {
 		a.opt.Driver.Drawn(now, s, nil)
 		return
 	}

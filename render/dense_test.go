@@ -16,13 +16,14 @@ type fakeDriver struct {
 	shot  string
 	scale float64
 	drawn int
+	err   error // the last Drawn's
 }
 
 func (d *fakeDriver) Frame(int64, *scene.Input) bool { return true }
 func (d *fakeDriver) Scene(int64) *scene.Scene       { return &d.sc }
 func (d *fakeDriver) Shot() (string, bool)           { return d.shot, d.shot != "" }
-func (d *fakeDriver) Drawn(_ int64, scale float64, _ error) {
-	d.scale = scale
+func (d *fakeDriver) Drawn(_ int64, scale float64, err error) {
+	d.scale, d.err = scale, err
 	d.drawn++
 }
 

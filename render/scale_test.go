@@ -2,8 +2,10 @@ package render
 
 import (
 	"bytes"
+	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -79,6 +81,26 @@ func TestHalfScaleDrawsHalfTheWall(t *testing.T) {
 			t.Errorf("no divider in the middle of the upscaled wall: %v", c)
 		}
 	})
+}
+
+// TestScreenshotOfAMinimisedWindowFails: a screenshot due while the window is minimised (a screen
+// of no pixels) is reported to the show as failed, not drawn into an image of no size (which
+// panics), and no file is written.
+func TestScreenshotOfAMinimisedWindowFails(t *testing.T) {
+	cfg := parseCfg(t, "")
+	a, d := newTestApp(t, cfg)
+	d.shot = filepath.Join(t.TempDir(), "shot.png")
+	onFrame(func(*ebiten.Image) {
+		full := ebiten.NewImage(64, 32)
+		defer full.Deallocate()
+		a.Draw(full.SubImage(image.Rect(0, 0, 0, 0)).(*ebiten.Image))
+	})
+	if d.drawn != 1 || d.err == nil || !strings.Contains(d.err.Error(), "minimised") {
+		t.Fatalf("after %d frames the show was told %v, want the screenshot's failure (minimised)", d.drawn, d.err)
+	}
+	if _, err := os.Stat(d.shot); !os.IsNotExist(err) {
+		t.Fatalf("a screenshot file was written for a minimised window (%v)", err)
+	}
 }
 
 // TestAutoScaleFollowsTheFrameTime feeds frame times to the auto scaler: frames over budget lower
