@@ -106,8 +106,10 @@ func Parse(args []string, out io.Writer) (Options, error) {
 			return o, fmt.Errorf("--follow and --calibrate do not go together")
 		}
 	}
-	if *hosts != "" {
-		o.AllowedHosts = strings.Split(*hosts, ",")
+	for _, h := range strings.Split(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			o.AllowedHosts = append(o.AllowedHosts, h)
+		}
 	}
 	if o.Control != "" && o.Calibrate == "" {
 		if err := control.CheckAddr(o.Control, o.ControlToken); err != nil {

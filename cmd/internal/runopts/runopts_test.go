@@ -2,6 +2,7 @@ package runopts
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,28 @@ func TestWallIDIsChecked(t *testing.T) {
 		}
 		if err == nil && o.Wall != tc.wall {
 			t.Fatalf("--wall %q parsed as %q", tc.wall, o.Wall)
+		}
+	}
+}
+
+// TestAllowedHostsAreTrimmed: --control-allowed-host takes a comma-separated list as people type
+// it: spaces around a name and empty entries are dropped.
+func TestAllowedHostsAreTrimmed(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		want []string
+	}{
+		{"", nil},
+		{"desk", []string{"desk"}},
+		{"a, b", []string{"a", "b"}},
+		{" a ,b:7700,, ", []string{"a", "b:7700"}},
+	} {
+		o, err := Parse([]string{"--control-allowed-host", tc.flag}, io.Discard)
+		if err != nil {
+			t.Fatalf("--control-allowed-host %q: %v", tc.flag, err)
+		}
+		if !slices.Equal(o.AllowedHosts, tc.want) {
+			t.Errorf("--control-allowed-host %q parsed as %q, want %q", tc.flag, o.AllowedHosts, tc.want)
 		}
 	}
 }
