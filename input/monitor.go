@@ -16,10 +16,9 @@ const (
 
 // Alarm is a touch failure the operator must see: which lane, why, and what to press.
 type Alarm struct {
-	Code    string // AlarmTouchLost or AlarmTouchSilent
-	Lane    int    // 0-based, as in the journal
-	Reason  string // for people: what is wrong and what to do
-	SinceUS int64  // show time the alarm was raised (kept while it stands with the same code)
+	Code   string // AlarmTouchLost or AlarmTouchSilent
+	Lane   int    // 0-based, as in the journal
+	Reason string // for people: what is wrong and what to do
 }
 
 // String renders the alarm for the HUD and the log.
@@ -35,8 +34,6 @@ type Monitor struct {
 	names   []string
 	last    [game.MaxLanes]int64
 	count   [game.MaxLanes]int64
-	code    [game.MaxLanes]string // the alarm standing per lane ("": none)
-	since   [game.MaxLanes]int64
 	silence int64
 	hint    func(lane int) string
 }
@@ -90,12 +87,13 @@ func (m *Monitor) Observe(in game.Input, now int64) {
 	}
 }
 
-// Check returns the alarms standing at show time now and, separately, those raised by this call
-// (to log once; an alarm whose code changes is raised again). runningSince is the show time the
-// round started running (0: not running); health is the Reader's (nil: no frames are read);
-// keyboard[lane] says the lane is in keyboard mode (nil or short: none), where silence is expected
-// and raises nothing, while a lost frame is still reported. The slices returned are new.
-func (m *Monitor) Check(now, runningSince int64, health []Health, keyboard []bool) (standing, raised []Alarm) {
+// Check returns the alarms standing at show time now, at most one per lane in lane order (the
+// caller keeps when each was raised). runningSince is the show time the round started running (0:
+// not running); health is the Reader's (nil: no frames are read); keyboard[lane] says the lane is
+// in keyboard mode (nil or short: none), where silence is expected and raises nothing, while a
+// lost frame is still reported. The slice returned is new.
+func (m *Monitor) Check(now, runningSince int64, health []Health, keyboard []bool) []Alarm {
+	var standing []Alarm
 	for lane := range m.frames {
 		kb := lane < len(keyboard) && keyboard[lane]
 		code, reason := "", ""
@@ -109,7 +107,6 @@ func (m *Monitor) Check(now, runningSince int64, health []Health, keyboard []boo
 			code, reason = AlarmTouchSilent, fmt.Sprintf("no touch for %d s", (now-max(m.last[lane], runningSince))/1_000_000)
 		}
 		if code == "" {
-			m.code[lane] = ""
 			continue
 		}
 		if kb {
@@ -117,17 +114,9 @@ func (m *Monitor) Check(now, runningSince int64, health []Health, keyboard []boo
 		} else {
 			reason += " — takeover: " + m.hint(lane)
 		}
-		fresh := m.code[lane] != code
-		if fresh {
-			m.code[lane], m.since[lane] = code, now
-		}
-		a := Alarm{Code: code, Lane: lane, Reason: reason, SinceUS: m.since[lane]}
-		standing = append(standing, a)
-		if fresh {
-			raised = append(raised, a)
-		}
+		standing = append(standing, Alarm{Code: code, Lane: lane, Reason: reason})
 	}
-	return standing, raised
+	return standing
 }
 
 // Inputs returns how many inputs lane has seen.

@@ -29,37 +29,36 @@ func TestAlarmWhenAFrameDisappearsMidRound(t *testing.T) {
 	for lane := range cfg.Lanes {
 		m.Input(lane, now)
 	}
-	step := func() ([]Alarm, []Alarm) {
+	step := func() []Alarm {
 		now += frameUS
 		round.Step(nil)
 		return m.Check(now, start, r.Health(), nil)
 	}
-	if st, _ := step(); len(st) != 0 {
+	if st := step(); len(st) != 0 {
 		t.Fatalf("alarms with every frame up: %v", st)
 	}
 	op.unplug("/dev/input/event1") // the left frame dies mid-round
 	next(t, r.Events(), "left frame lost", func(fe FrameEvent) bool { return fe.Detached })
-	st, raised := step()
-	if len(st) != 2 || len(raised) != 2 || st[0].Lane != 0 || st[1].Lane != 1 {
+	st := step()
+	if len(st) != 2 || st[0].Lane != 0 || st[1].Lane != 1 || st[0].Code != AlarmTouchLost || st[1].Code != AlarmTouchLost {
 		t.Fatalf("alarms %v: lanes 1 and 2 sit on the lost frame", st)
 	}
 	if !strings.Contains(st[0].String(), `LANE 1: touch frame "left" lost`) || !strings.Contains(st[0].String(), "press 1 then T") {
 		t.Fatalf("alarm %q must name the lane, the frame and the takeover keys", st[0])
 	}
-	if _, again := step(); len(again) != 0 {
-		t.Fatalf("an alarm standing is raised (logged) once, not every frame: %v", again)
+	if again := step(); len(again) != 2 {
+		t.Fatalf("the lost frame's alarms must stand while it is lost: %v", again)
 	}
 	if round.Phase() != game.PhaseRunning || round.RunTick() != 4 { // start + 3 frames
 		t.Fatalf("the round stopped: %v at run tick %d", round.Phase(), round.RunTick())
 	}
-	// The right frame's lanes go silent: after alarm_silence_ms their alarm is raised too.
+	// The right frame's lanes go silent: after alarm_silence_ms their alarm stands too.
 	for lane := 2; lane < 4; lane++ {
 		m.Input(lane, now)
 	}
 	var silent []Alarm
 	for i := 0; i < 4000/16+2 && len(silent) == 0; i++ {
-		_, raised := step()
-		for _, a := range raised {
+		for _, a := range step() {
 			if strings.Contains(a.Reason, "no touch") {
 				silent = append(silent, a)
 			}
@@ -75,8 +74,8 @@ func TestAlarmWhenAFrameDisappearsMidRound(t *testing.T) {
 
 // TestSilenceAlarmCountsEveryLaneInputAndSparesKeyboardLanes: a lane's activity is every input
 // routed to it, whatever its source (mouse, script, the keyboard's taps); show-wide actions are
-// no lane's activity; a lane in keyboard mode raises no silence alarm; alarms carry a stable code,
-// their lane and the time they were raised.
+// no lane's activity; a lane in keyboard mode raises no silence alarm; alarms carry a stable code
+// and their lane.
 func TestSilenceAlarmCountsEveryLaneInputAndSparesKeyboardLanes(t *testing.T) {
 	cfg := twoFrameConfig(t, 0) // lanes 1-2 on frame "left", 3-4 on "right"
 	cfg.Keyboard.AlarmSilenceMS = 2000
@@ -86,8 +85,8 @@ func TestSilenceAlarmCountsEveryLaneInputAndSparesKeyboardLanes(t *testing.T) {
 	up := []Health{{Name: "left", Connected: true}, {Name: "right", Connected: true}}
 	const start = 1_000_000
 	keyboard := []bool{false, true, false, false} // lane 2 is taken over: nothing reaches it
-	var standing, raised []Alarm
-	var raisedAt int64
+	var standing []Alarm
+	var raisedAt int64 // when an alarm first stood
 	for now := int64(start); now <= start+3_000_000; now += 100_000 {
 		// Lane 1: the mouse. Lane 3: only show-wide actions, which are nobody's activity.
 		// Lane 4: a script's touches, then the keyboard's zone taps and a cursor tap.
@@ -101,20 +100,19 @@ func TestSilenceAlarmCountsEveryLaneInputAndSparesKeyboardLanes(t *testing.T) {
 			m.Observe(game.Input{Kind: game.KindZoneTap, Source: game.SourceKeyboard, Lane: 3, Value: 5}, now)
 			m.Observe(game.Input{Kind: game.KindDown, Source: game.SourceKeyboard, Contact: game.KeyboardContact(3), XMM: 7000, YMM: 2000}, now)
 		}
-		st, r := m.Check(now, start, up, keyboard)
-		standing = st
-		if len(r) > 0 {
-			raised, raisedAt = append(raised, r...), now
+		standing = m.Check(now, start, up, keyboard)
+		if len(standing) > 0 && raisedAt == 0 {
+			raisedAt = now
 		}
 	}
-	if len(standing) != 1 || len(raised) != 1 {
-		t.Fatalf("standing %+v, raised %+v: only lane 3 is silent (lane 2 is in keyboard mode)", standing, raised)
+	if len(standing) != 1 {
+		t.Fatalf("standing %+v: only lane 3 is silent (lane 2 is in keyboard mode)", standing)
 	}
 	if AlarmTouchSilent != "touch_silent" || AlarmTouchLost != "touch_lost" {
 		t.Fatal("the alarm codes are a contract (issue 12): touch_silent, touch_lost")
 	}
 	a := standing[0]
-	if a.Code != AlarmTouchSilent || a.Lane != 2 || a.SinceUS != raisedAt ||
+	if a.Code != AlarmTouchSilent || a.Lane != 2 ||
 		raisedAt <= start+2_000_000 || raisedAt > start+2_100_000 || !strings.Contains(a.Reason, "press 3 then T") {
 		t.Fatalf("alarm %+v raised at %d: want touch_silent on lane index 2 since just after 2 s of silence, with the takeover keys", a, raisedAt)
 	}
@@ -123,19 +121,19 @@ func TestSilenceAlarmCountsEveryLaneInputAndSparesKeyboardLanes(t *testing.T) {
 	}
 	// Lane 2 leaves keyboard mode with nothing reaching it: its silence is an alarm now.
 	now := int64(start + 3_100_000)
-	_, r := m.Check(now, start, up, []bool{false, false, false, false})
-	if len(r) != 1 || r[0].Lane != 1 || r[0].Code != AlarmTouchSilent || r[0].SinceUS != now {
-		t.Fatalf("raised %+v: want lane index 1's silence", r)
+	st := m.Check(now, start, up, []bool{false, false, false, false})
+	if len(st) != 2 || st[0].Lane != 1 || st[0].Code != AlarmTouchSilent || st[1].Lane != 2 {
+		t.Fatalf("standing %+v: want lane index 1's silence besides lane index 2's", st)
 	}
-	// The left frame is lost: touch_lost on lanes 1 and 2, raised anew (a new code), also on a lane
-	// in keyboard mode, which says so instead of the takeover keys.
+	// The left frame is lost: touch_lost on lanes 1 and 2 (in place of lane 2's silence), also on
+	// a lane in keyboard mode, which says so instead of the takeover keys.
 	now += 100_000
-	st, r := m.Check(now, start, []Health{{Name: "left"}, {Name: "right", Connected: true}}, []bool{true})
-	if len(r) != 2 || r[0].Code != AlarmTouchLost || r[0].Lane != 0 || r[1].Code != AlarmTouchLost || r[1].Lane != 1 ||
-		!strings.Contains(r[0].Reason, "keyboard mode") || !strings.Contains(r[1].Reason, "press 2 then T") {
-		t.Fatalf("raised %+v", r)
+	st = m.Check(now, start, []Health{{Name: "left"}, {Name: "right", Connected: true}}, []bool{true})
+	if len(st) != 3 || st[0].Code != AlarmTouchLost || st[0].Lane != 0 || st[1].Code != AlarmTouchLost || st[1].Lane != 1 ||
+		!strings.Contains(st[0].Reason, "keyboard mode") || !strings.Contains(st[1].Reason, "press 2 then T") {
+		t.Fatalf("standing %+v", st)
 	}
-	if len(st) != 3 || st[2].Code != AlarmTouchSilent || st[2].Lane != 2 || st[2].SinceUS != raisedAt {
-		t.Fatalf("standing %+v: lane index 2's silence still stands, since it was raised", st)
+	if st[2].Code != AlarmTouchSilent || st[2].Lane != 2 {
+		t.Fatalf("standing %+v: lane index 2's silence still stands", st)
 	}
 }

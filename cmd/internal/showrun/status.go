@@ -271,7 +271,7 @@ func (r *Runner) checkAlarms(now int64) {
 			kb[lane] = rd.Takeover(lane)
 		}
 	}
-	standing, _ := r.mon.Check(now, running, health, kb[:len(r.cfg.Lanes)])
+	standing := r.mon.Check(now, running, health, kb[:len(r.cfg.Lanes)])
 	var msg [2][game.MaxLanes]string
 	for _, a := range standing {
 		k := 0
