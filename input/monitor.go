@@ -76,12 +76,7 @@ func (m *Monitor) Input(lane int, now int64) {
 func (m *Monitor) Observe(in game.Input, now int64) {
 	switch {
 	case in.Kind.IsTouch():
-		for lane, l := range m.cfg.Lanes {
-			if l.Contains(in.XMM, in.YMM) {
-				m.Input(lane, now)
-				return
-			}
-		}
+		m.Input(game.LaneAt(m.cfg, in.XMM, in.YMM), now)
 	case in.Kind == game.KindTakeover || in.Kind == game.KindZoneTap || in.Kind == game.KindAdjust:
 		m.Input(int(in.Lane), now)
 	}
