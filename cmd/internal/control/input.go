@@ -79,8 +79,9 @@ func (s *Server) serveInput(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !confirmed {
-		writeError(w, http.StatusConflict, apiError{Error: "confirm", Action: action, Confirm: s.question(action, body),
-			Message: `destructive action: send the same line with "confirm":true to ` + s.question(action, body)})
+		q := s.question(action, body)
+		writeError(w, http.StatusConflict, apiError{Error: "confirm", Action: action, Confirm: q,
+			Message: `destructive action: send the same line with "confirm":true to ` + q})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.InputTimeout)
