@@ -103,8 +103,13 @@ func (c *cli) printStatus(o *controlOpts) error {
 	if code != http.StatusOK {
 		return o.refused("/status", code, body)
 	}
+	return c.printJSON(o, "/status", body)
+}
+
+// printJSON prints path's answer body (a Status: the server writes it as one line) as one line.
+func (c *cli) printJSON(o *controlOpts, path string, body []byte) error {
 	if !json.Valid(body) {
-		return fmt.Errorf("/status at %s is not JSON: is this a tapwall control server? (%.80q)", o.addr, body)
+		return fmt.Errorf("%s at %s is not JSON: is this a tapwall control server? (%.80q)", path, o.addr, body)
 	}
 	fmt.Fprintln(c.stdout, string(bytes.TrimSpace(body)))
 	return nil
@@ -120,7 +125,7 @@ func (c *cli) status(args []string) error {
 }
 
 // promote is `tapwall promote`: promote the standby at --control to primary and print its new
-// /status.
+// status (the answer of /promote, as `tapwall status` prints it).
 func (c *cli) promote(args []string) error {
 	o, parse := c.controlFlags("promote", "tapwall promote [--control ADDR] [--control-token T]")
 	if err := parse(args); err != nil {
@@ -134,5 +139,5 @@ func (c *cli) promote(args []string) error {
 		return o.refused("/promote", code, body)
 	}
 	c.log.Info().Str("control", o.addr).Msg("promoted to primary")
-	return c.printStatus(o)
+	return c.printJSON(o, "/promote", body) // the new status
 }

@@ -132,6 +132,9 @@ func TestPromoteCommand(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Role != "primary" || st.Control != standby {
 		t.Fatalf("promote a standby: exit %d\n%s\n%s", code, out, errs)
 	}
+	if now, _, _ := tapwall(t, nil, "status", "--control", standby, "--control-token", "pt"); now != out {
+		t.Fatalf("promote prints %q, status then prints %q: want the same line", out, now)
+	}
 	dead := freeAddr(t)
 	if out, errs, code := tapwall(t, nil, "promote", "--control", dead); code != 2 || out != "" || !strings.Contains(errs, dead) {
 		t.Fatalf("promote nothing: exit %d\n%s\n%s", code, out, errs)
