@@ -168,8 +168,8 @@ func (s *Server) servePromote(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.status())
 }
 
-// serveFollow mounts Config.Follow: the token query parameter is removed, and the request's
-// context ends when the server stops.
+// serveFollow mounts Config.Follow: the token query parameter is removed. The request's context
+// ends when the server stops: it descends from Start's context (BaseContext), hijacked or not.
 func (s *Server) serveFollow(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Has("token") {
 		q := r.URL.Query()
@@ -185,9 +185,5 @@ func (s *Server) serveFollow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.untrack()
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	stop := context.AfterFunc(s.ctx, cancel)
-	defer stop()
-	s.cfg.Follow.ServeHTTP(w, r.WithContext(ctx))
+	s.cfg.Follow.ServeHTTP(w, r)
 }
