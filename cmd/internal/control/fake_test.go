@@ -20,19 +20,18 @@ import (
 // fakeShow is a Show for the tests: a settable Status, the console inputs it was given (in
 // order, on a channel), and scripted answers.
 type fakeShow struct {
-	mu      sync.Mutex
-	st      Status
-	tick    int64
-	err     error // returned by Input when set
-	block   bool  // Input waits for its context to end
-	inputs  chan string
-	reg     *prometheus.Registry
-	ticks   prometheus.Counter
-	changed chan struct{}
+	mu     sync.Mutex
+	st     Status
+	tick   int64
+	err    error // returned by Input when set
+	block  bool  // Input waits for its context to end
+	inputs chan string
+	reg    *prometheus.Registry
+	ticks  prometheus.Counter
 }
 
 func newFakeShow() *fakeShow {
-	f := &fakeShow{inputs: make(chan string, 64), reg: prometheus.NewRegistry(), changed: make(chan struct{}, 1)}
+	f := &fakeShow{inputs: make(chan string, 64), reg: prometheus.NewRegistry()}
 	f.ticks = prometheus.NewCounter(prometheus.CounterOpts{Name: "tapwall_ticks_total", Help: "ticks stepped"})
 	f.reg.MustRegister(f.ticks)
 	f.st = Status{Role: "primary", Wall: "wall-1", Epoch: 1, Round: 3, Phase: "running", Tick: 1200, PID: 4242,
@@ -108,11 +107,6 @@ func (f *fakeShow) none(t *testing.T) {
 	default:
 	}
 }
-
-// notifyingShow is a fakeShow that signals its changes (Notifier).
-type notifyingShow struct{ *fakeShow }
-
-func (n notifyingShow) Changed() <-chan struct{} { return n.changed }
 
 // standbyShow is a fakeShow that can be promoted (Promoter).
 type standbyShow struct {

@@ -127,10 +127,6 @@ func (s *Server) changed() {
 func (s *Server) publish(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.LiveInterval)
 	defer tick.Stop()
-	var notify <-chan struct{}
-	if n, ok := s.cfg.Show.(Notifier); ok {
-		notify = n.Changed()
-	}
 	soon := time.NewTimer(time.Hour)
 	soon.Stop()
 	defer soon.Stop()
@@ -144,7 +140,6 @@ func (s *Server) publish(ctx context.Context) {
 		case <-soon.C:
 			armed = false
 		case <-s.kick:
-		case <-notify:
 		}
 		if gap := time.Since(last); gap < liveMinGap {
 			if !armed {

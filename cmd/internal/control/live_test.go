@@ -56,10 +56,11 @@ func TestLivePushesPeriodically(t *testing.T) {
 	}
 }
 
-// TestLivePushesOnChange: with a long period, a console input and a Notifier signal still reach
-// the page at once.
+// TestLivePushesOnChange: with a long period, a console input and a promotion still reach the
+// page at once.
 func TestLivePushesOnChange(t *testing.T) {
-	show := notifyingShow{newFakeShow()}
+	show := standbyShow{fakeShow: newFakeShow()}
+	show.set(func(st *Status) { st.Role = "standby" })
 	s := start(t, Config{Show: show, LiveInterval: time.Hour})
 	c, _, err := dialLive(s, "", nil)
 	if err != nil {
@@ -74,10 +75,11 @@ func TestLivePushesOnChange(t *testing.T) {
 	if st := readStatus(t, c, 2*time.Second); st.Tick != first.Tick+1 {
 		t.Fatalf("after the input the page got tick %d, want %d", st.Tick, first.Tick+1)
 	}
-	show.set(func(st *Status) { st.Alarms = []Alarm{{Code: "touch_lost", Lane: 1, Message: "LANE 2 lost"}} })
-	show.changed <- struct{}{}
-	if st := readStatus(t, c, 2*time.Second); len(st.Alarms) != 1 || st.Alarms[0].Code != "touch_lost" {
-		t.Fatalf("after the show's signal the page got %+v", st.Alarms)
+	if code, body := s.do(t, req{method: "POST", path: "/promote", body: `{}`}); code != 200 {
+		t.Fatalf("promote: %d %s", code, body)
+	}
+	if st := readStatus(t, c, 2*time.Second); st.Role != "primary" {
+		t.Fatalf("after the promotion the page got role %q", st.Role)
 	}
 }
 

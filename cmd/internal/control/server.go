@@ -28,8 +28,8 @@ const (
 	// LiveInterval is how often the console page gets a fresh Status: five times a second reads as
 	// live to an operator and costs the show five Status calls a second, whatever the page count.
 	LiveInterval = 200 * time.Millisecond
-	// liveMinGap is the shortest gap between two pushes when a change is signalled (Notifier, a
-	// console input): bursts of changes are coalesced rather than flooding the pages.
+	// liveMinGap is the shortest gap between two pushes when a change is signalled (a console
+	// input, a promotion): bursts of changes are coalesced rather than flooding the pages.
 	liveMinGap = 40 * time.Millisecond
 	// MaxPages is how many console pages (and /live clients) may be connected at once: enough for
 	// every desk in a gallery, few enough that a runaway script cannot tie up the server.
@@ -67,14 +67,6 @@ var (
 // Promoter answers /promote with 409.
 type Promoter interface {
 	Promote(ctx context.Context) error
-}
-
-// Notifier may be implemented by a Show to have its changes pushed to the console pages at once
-// rather than at the next LiveInterval: Changed returns a channel that receives (non-blocking, a
-// one-slot buffer is enough) whenever something an operator should see has changed. Pushes are
-// coalesced to at most one per 40 ms.
-type Notifier interface {
-	Changed() <-chan struct{}
 }
 
 // Config configures a control server.
