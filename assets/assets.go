@@ -7,9 +7,7 @@ package assets
 import (
 	_ "embed"
 
-	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/goregular"
 )
 
 // DefaultConfig is the full default configuration in TOML, with a comment on every key. It must
@@ -25,12 +23,5 @@ var DefaultConfig []byte
 //go:embed fonts/DejaVuSansCondensed-Bold.ttf
 var FontWall []byte
 
-// Font files (TrueType) of the Go font family.
-var (
-	// FontRegular is Go Regular.
-	FontRegular = goregular.TTF
-	// FontBold is Go Bold.
-	FontBold = gobold.TTF
-	// FontMono is Go Mono, for the operator's corner strip, where columns must line up.
-	FontMono = gomono.TTF
-)
+// FontMono is Go Mono (TrueType), for the operator's corner strip, where columns must line up.
+var FontMono = gomono.TTF

@@ -85,7 +85,6 @@ type hitFX struct {
 	Spark                   float64 // how far the sparks have flown, 0..1 of their reach
 	SparkA                  float64
 	RiseY, RiseA, RiseK     float64 // "+N": height above the hit point, alpha, scale
-	Live                    bool
 }
 
 // hitEffect is the effect of a hit age seconds old. It depends on nothing else: the same age gives
@@ -107,7 +106,6 @@ func hitEffect(age float64, golden bool) hitFX {
 		fx.RingA = (1 - p) * (1 - p)
 		fx.Spark = e
 		fx.SparkA = 1 - p*p
-		fx.Live = true
 	}
 	if f := age / (dur * 0.35); f < 1 {
 		fx.FlashR = 1.2 + 1.4*f
@@ -123,7 +121,6 @@ func hitEffect(age float64, golden bool) hitFX {
 			fx.RiseA = 1 - (r-0.5)/0.5
 		}
 		fx.RiseK = 0.55 + 0.45*easeOutBack(age/0.16)
-		fx.Live = true
 	}
 	return fx
 }

@@ -99,7 +99,7 @@ func TestHitEffectIsMonotonic(t *testing.T) {
 			}
 			prev = fx
 		}
-		if fx := hitEffect(effectSec+0.01, golden); fx.Live || fx.FlashA > 0 {
+		if fx := hitEffect(effectSec+0.01, golden); fx != (hitFX{}) {
 			t.Fatalf("golden %v: the effect outlives effectSec: %+v", golden, fx)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
-	"github.com/rs/zerolog"
 	xdraw "golang.org/x/image/draw"
 
 	"tapwall/assets"
@@ -21,10 +20,9 @@ import (
 
 // Options configures an App.
 type Options struct {
-	Config *game.Config   // validated show config
-	Clock  func() int64   // show clock in microseconds, monotonic; required
-	Driver scene.Driver   // the show; required
-	Log    zerolog.Logger // for X11 and drawing errors
+	Config *game.Config // validated show config
+	Clock  func() int64 // show clock in microseconds, monotonic; required
+	Driver scene.Driver // the show; required
 	// Theme is the wall's look; nil loads the config's [theme] (assets.LoadTheme).
 	Theme *assets.Theme
 	// Crosshair, if set, is asked every frame for a crosshair to draw over the wall (calibration):

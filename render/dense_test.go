@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/hajimehoshi/ebiten/v2"
-	"github.com/rs/zerolog"
 
 	"tapwall/game"
 	"tapwall/render/scene"
@@ -98,7 +97,7 @@ func newDenseApp(t testing.TB) (*App, *fakeDriver) {
 	sc := denseScene(t)
 	d := &fakeDriver{sc: sc}
 	var now int64
-	a, err := NewApp(Options{Config: sc.Config, Clock: func() int64 { now += 16_667; return now }, Driver: d, Log: zerolog.Nop()})
+	a, err := NewApp(Options{Config: sc.Config, Clock: func() int64 { now += 16_667; return now }, Driver: d})
 	if err != nil {
 		t.Fatal(err)
 	}

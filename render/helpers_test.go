@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/hajimehoshi/ebiten/v2"
-	"github.com/rs/zerolog"
 
 	"tapwall/game"
 	"tapwall/render/scene"
@@ -38,7 +37,7 @@ func newTestApp(t testing.TB, cfg *game.Config) (*App, *fakeDriver) {
 	t.Helper()
 	d := &fakeDriver{sc: scene.Scene{Config: cfg}}
 	var now int64
-	a, err := NewApp(Options{Config: cfg, Clock: func() int64 { now += 16_667; return now }, Driver: d, Log: zerolog.Nop()})
+	a, err := NewApp(Options{Config: cfg, Clock: func() int64 { now += 16_667; return now }, Driver: d})
 	if err != nil {
 		t.Fatal(err)
 	}

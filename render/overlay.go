@@ -10,9 +10,6 @@ import (
 	"tapwall/render/scene"
 )
 
-// KeyboardLabel is the marker drawn in a lane that the keyboard drives (rehearsal corner strip).
-const KeyboardLabel = "KEYBOARD"
-
 // Colours of the operator's corner strip (operator.on_wall = "corner", rehearsals only).
 var (
 	ColKeyboard = color.RGBA{0x30, 0xc0, 0x50, 0xff}

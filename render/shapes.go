@@ -263,14 +263,6 @@ func (b *batch) streak(dst *ebiten.Image, cx, cy, hl, hw, cs, sn float64, c rgba
 	b.quad(dst, kindGlow+kindAdd, cx, cy, hl, hw, cs, sn, c, hl, hw, 0)
 }
 
-// shade adds a round darkening of radius r (a soft shadow).
-func (b *batch) shade(dst *ebiten.Image, cx, cy, r float64, c rgba) {
-	if r < 0.5 {
-		return
-	}
-	b.quad(dst, kindGlow, cx, cy, r, r, 1, 0, c, r, r, 0)
-}
-
 // rect fills an axis-aligned rectangle with a vertical gradient from top to bottom colour.
 func (b *batch) rect(dst *ebiten.Image, x0, y0, x1, y1 float64, top, bottom rgba) {
 	if x1 <= x0 || y1 <= y0 || (top.A <= 0 && bottom.A <= 0) {

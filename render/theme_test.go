@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"tapwall/assets"
 	"tapwall/game"
 	"tapwall/render/scene"
@@ -36,7 +34,7 @@ func TestThemeChangesTheLook(t *testing.T) {
 	th.Target = solid(64, 64, blue)
 	th.LaneColors = []color.RGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {255, 0, 0, 255}, {0, 255, 0, 255}}
 	d := &fakeDriver{}
-	a, err := NewApp(Options{Config: cfg, Clock: func() int64 { return 0 }, Driver: d, Log: zerolog.Nop(), Theme: th})
+	a, err := NewApp(Options{Config: cfg, Clock: func() int64 { return 0 }, Driver: d, Theme: th})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +68,7 @@ func TestThemeChangesTheLook(t *testing.T) {
 // TestBadThemeStopsTheWindow: NewApp refuses a theme file it cannot use, naming the key.
 func TestBadThemeStopsTheWindow(t *testing.T) {
 	cfg := parseCfg(t, "[theme]\nlogo = \"no-such-logo.png\"\n")
-	_, err := NewApp(Options{Config: cfg, Clock: func() int64 { return 0 }, Driver: &fakeDriver{}, Log: zerolog.Nop()})
+	_, err := NewApp(Options{Config: cfg, Clock: func() int64 { return 0 }, Driver: &fakeDriver{}})
 	if err == nil || !strings.Contains(err.Error(), "theme.logo") {
 		t.Fatalf("NewApp with a missing logo: %v, want an error naming theme.logo", err)
 	}
@@ -126,7 +124,7 @@ func TestThemeImagesAreResampledOncePerGrowth(t *testing.T) {
 		t.Fatal(err)
 	}
 	th.Target, th.Packet, th.Golden, th.Logo = gradient(600, 600), gradient(400, 500), gradient(400, 500), gradient(900, 300)
-	a, err := NewApp(Options{Config: cfg, Clock: func() int64 { return 0 }, Driver: &fakeDriver{}, Log: zerolog.Nop(), Theme: th})
+	a, err := NewApp(Options{Config: cfg, Clock: func() int64 { return 0 }, Driver: &fakeDriver{}, Theme: th})
 	if err != nil {
 		t.Fatal(err)
 	}

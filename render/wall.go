@@ -664,7 +664,7 @@ func (a *App) drawResults(dst *ebiten.Image, r *game.Round, tm timing) {
 	pulse := 0.5 + 0.5*math.Sin(2*math.Pi*t/1.4)
 	for i, ll := range L.Lanes {
 		lr := a.laneClip(i)
-		win := a.ranks[i] == 1
+		ord, tied, win := laneResult(a.ranks, i)
 		b.setClip(lr)
 		if !win {
 			b.rect(dst, lr.X0, ll.Play.Y0, lr.X1, lr.Y1, black.with(0.5), black.with(0.68))
@@ -682,7 +682,6 @@ func (a *App) drawResults(dst *ebiten.Image, r *game.Round, tm timing) {
 			b.rect(dst, lr.X0, lr.Y0, lr.X1, lr.Y0+bw, gc, gc)
 			a.drawConfetti(dst, i, t)
 		}
-		ord, tied, _ := laneResult(a.ranks, i)
 		lc := a.laneCol[i]
 		rc := white.mix(lc, 0.25)
 		k := 1.0

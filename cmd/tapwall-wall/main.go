@@ -131,7 +131,7 @@ func run(args []string) int {
 			return x, y, fmt.Sprintf("CALIBRATING %s: touch the centre of crosshair %d of %d", opt.Calibrate, n, of), ok
 		}
 	}
-	app, err := render.NewApp(render.Options{Config: &cfg, Clock: clock, Driver: runner, Log: log, Crosshair: crosshair})
+	app, err := render.NewApp(render.Options{Config: &cfg, Clock: clock, Driver: runner, Crosshair: crosshair})
 	if err != nil {
 		return fail(err)
 	}
