@@ -64,7 +64,7 @@ type Theme struct {
 	BackgroundImage image.Image
 	// LaneColors has one colour per lane of the config: the theme's list repeated, or the defaults.
 	LaneColors []color.RGBA
-	// Font is a TrueType or OpenType file for all text on the wall; nil: the built-in Go fonts.
+	// Font is a TrueType or OpenType file for all text on the wall; nil: the built-in FontWall.
 	Font []byte
 	// Logo is shown on the attract screen above the title; nil: the title alone.
 	Logo image.Image

@@ -10,11 +10,12 @@ import (
 // drawn into a w x h image. It is computed without drawing (a Measurer measures text), once per
 // size, so a test can check that every lane of 1 to 16 fits its text without drawing a frame.
 
-// Font is one of the wall's typefaces.
+// Font is the role of a piece of the wall's text (FontBold, FontRegular).
 type Font uint8
 
-// The wall's typefaces: bold for scores, numbers and banners, regular for names. A theme font
-// replaces both.
+// The roles of the wall's text: bold for scores, numbers and banners, regular for names. Both are
+// drawn in the wall's one typeface: assets.FontWall (DejaVu Sans Condensed Bold) or the theme's
+// font.
 const (
 	FontBold Font = iota
 	FontRegular

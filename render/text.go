@@ -34,20 +34,19 @@ type faceKey struct {
 func newFonts(th *assets.Theme) (*fonts, error) {
 	fs := &fonts{faces: map[faceKey]*text.GoTextFace{}}
 	load := func(b []byte) (*text.GoTextFaceSource, error) { return text.NewGoTextFaceSource(bytes.NewReader(b)) }
-	var err error
+	face, what := assets.FontWall, "the built-in wall font"
 	if th != nil && th.Font != nil {
-		if fs.src[FontBold], err = load(th.Font); err != nil {
-			return nil, fmt.Errorf("theme.font: %w", err)
-		}
-		fs.src[FontRegular] = fs.src[FontBold]
-	} else {
-		if fs.src[FontBold], err = load(assets.FontWall); err != nil {
-			return nil, err
-		}
-		fs.src[FontRegular] = fs.src[FontBold]
+		face, what = th.Font, "theme.font"
+	}
+	wall, err := load(face)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	for f := range fs.src { // one typeface for every role
+		fs.src[f] = wall
 	}
 	if fs.mono, err = load(assets.FontMono); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the built-in mono font: %w", err)
 	}
 	for f := Font(0); f < numFonts; f++ {
 		fs.caps[f] = fs.face(f, 100).Metrics().CapHeight / 100
