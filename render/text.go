@@ -165,9 +165,7 @@ func (ls *labels) get(sl Slot, s string) *label {
 		// samples the old labels, so it is drawn first.
 		ls.b.flush(ls.dst)
 		ls.at.resetDynamic()
-		for key := range ls.m {
-			delete(ls.m, key)
-		}
+		ls.drop()
 		ls.resets++
 		if r, ok = ls.at.alloc(w, h); !ok {
 			return l // too large for any atlas: drawn as nothing
@@ -180,11 +178,7 @@ func (ls *labels) get(sl Slot, s string) *label {
 }
 
 // drop forgets every label (a new layout clears the atlas).
-func (ls *labels) drop() {
-	for k := range ls.m {
-		delete(ls.m, k)
-	}
-}
+func (ls *labels) drop() { clear(ls.m) }
 
 // draw adds the label at its fitted place in a slot whose box's top-left is (x, y), scaled by k
 // about the centre of its line box, tinted by c (the shadow stays dark).

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/hajimehoshi/ebiten/v2"
 
@@ -536,7 +537,7 @@ func (a *App) drawHeaders(dst *ebiten.Image, sc *scene.Scene, r *game.Round, tm 
 			a.labels.get(ll.Score, "FINAL").draw(b, dst, ll.Score.Box.X0, ll.Score.Box.Y0, 0.5, a.laneCol[i].mix(white, 0.45).with(0.9))
 		}
 	}
-	if r != nil && !sc.Attract && !over {
+	if showTimer { // the scores show with the timer: a round that is not over, not the attract screen
 		d := a.digScore
 		for i, ll := range L.Lanes {
 			shown := countUp(r.Score(i), a.pending[i])
@@ -786,20 +787,9 @@ func (a *App) drawAttract(dst *ebiten.Image, sc *scene.Scene, tm timing) {
 	}
 	if sc.NextGame != a.nextGame {
 		a.nextGame = sc.NextGame
-		a.nextText = "NEXT GAME: " + upper(sc.NextGame)
+		a.nextText = "NEXT GAME: " + strings.ToUpper(sc.NextGame) // once per game, not per frame
 	}
 	a.labels.get(L.Next, a.nextText).draw(b, dst, L.Next.Box.X0, L.Next.Box.Y0, 1, toRGBA(ColGold).mix(white, 0.3))
-}
-
-// upper is strings.ToUpper for the ASCII game names.
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
 }
 
 // drawTouches marks every finger on the wall: a bright ring with a soft halo.
