@@ -326,11 +326,7 @@ func (o *Operator) input(k game.Kind, lane int, value int32, ev KeyEvent) game.I
 // Key handles one key event, appending the game inputs it causes to out; ui says what the window
 // must do. Releases only stop cursor motion; presses of unbound keys cancel a pending question.
 func (o *Operator) Key(ev KeyEvent, out []game.Input) ([]game.Input, UI) {
-	km := o.km
-	if skm, ok := o.bySource[ev.Source]; ok {
-		km = skm
-	}
-	a, bound := km.Action(ev.Key)
+	a, bound := o.keymap(ev.Source).Action(ev.Key)
 	if dir := cursorDir(a); dir >= 0 {
 		o.Move(ev.TimeUS)
 		o.held[dir] = ev.Pressed
@@ -410,13 +406,17 @@ func (o *Operator) isLaneSelect(ev KeyEvent) bool {
 	if !ev.Pressed {
 		return false
 	}
-	km := o.km
-	if skm, ok := o.bySource[ev.Source]; ok {
-		km = skm
-	}
-	a, _ := km.Action(ev.Key)
+	a, _ := o.keymap(ev.Source).Action(ev.Key)
 	_, ok := actionNumber(a, "lane_")
 	return ok
+}
+
+// keymap returns the keymap of the keyboard src: its own, or the shared one.
+func (o *Operator) keymap(src string) *Keymap {
+	if km, ok := o.bySource[src]; ok {
+		return km
+	}
+	return o.km
 }
 
 // KeysOfFrame handles the window's key events of one frame, appending the game inputs they cause
@@ -427,7 +427,8 @@ func (o *Operator) isLaneSelect(ev KeyEvent) bool {
 // within one frame acts on the newly selected lane, and a selection cancels a pending question
 // before a confirmation in the same frame, the safe way). Keyboards that report their own order
 // (desk keyboards through evdev) go through Key, one event at a time. ui is UIQuit when any key
-// confirmed quitting, else UIToggleHUD when the HUD key was pressed an odd number of times.
+// confirmed quitting, else UIPromote when one confirmed a promotion, else UIToggleHUD when the HUD
+// key was pressed an odd number of times.
 func (o *Operator) KeysOfFrame(evs []KeyEvent, out []game.Input) ([]game.Input, UI) {
 	quit, hud, promote := false, false, false
 	handle := func(ev KeyEvent) {
