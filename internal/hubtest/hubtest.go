@@ -6,7 +6,6 @@ package hubtest
 import (
 	"context"
 	"net"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -34,7 +33,7 @@ func Start(tb testing.TB, cfg hub.HubConfig) *Hub {
 	}
 	h := hub.NewHub(st, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := &http.Server{Handler: h.Handler()}
+	srv := h.Server() // scorehub's own server: its timeouts apply in the tests too
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); h.Run(ctx) }()
