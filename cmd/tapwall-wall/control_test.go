@@ -61,10 +61,10 @@ func startWall(t *testing.T, cfgBody, script string, extra ...string) *liveWall 
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			w.stderr.Write(append(sc.Bytes(), '\n'))
-			var ev struct{ Message, Control string }
-			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Control != "" {
+			var ev struct{ Message, Addr string } // the control server's start event
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && strings.HasPrefix(ev.Message, "control server listening") && ev.Addr != "" {
 				select {
-				case addr <- ev.Control:
+				case addr <- ev.Addr:
 				default:
 				}
 			}

@@ -160,8 +160,7 @@ func run(args []string) int {
 		if err := srv.Start(ctx); err != nil {
 			return fail(err)
 		}
-		defer func() { cancel(); srv.Wait() }()
-		log.Info().Str("control", srv.Addr()).Msg("control server listening: the operator console is at http://" + srv.Addr() + "/")
+		defer func() { cancel(); srv.Wait() }() // Start logged where it listens
 	}
 	runner.Start(ctx)
 	err = render.Run(app, "tapwall — "+cfg.Wall.ID, opt.Width, opt.Height, opt.Fullscreen)
@@ -174,8 +173,7 @@ func run(args []string) int {
 		return 1
 	}
 	if err := runner.Fatal(); err != nil {
-		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
-		return 2
+		return fail(err)
 	}
 	if err := runner.ShotErr(); err != nil {
 		fmt.Fprintf(os.Stderr, "tapwall run: %v\n", err)
