@@ -35,9 +35,9 @@ type Options struct {
 // goroutine.
 //
 // Drawing is cheap and allocates nothing once warm: the static layer (background, lane panels,
-// header bands, dividers) is rendered once per size; objects, effects and markers are quads of one
-// Kage shader batched per lane; text comes from label images and digit atlases made once (see
-// text.go). The picture is a function of the scene alone (state and show time).
+// header bands, dividers) is rendered once per size; objects, effects, markers and text are quads
+// of one Kage shader, the whole frame in one batch (shapes.go); text comes from labels and digits
+// rendered into the atlas once (see text.go). The picture is a function of the scene alone (state and show time).
 type App struct {
 	opt    Options
 	cfg    *game.Config
@@ -98,14 +98,13 @@ func NewApp(opt Options) (*App, error) {
 	if a.fonts, err = newFonts(a.theme); err != nil {
 		return nil, fmt.Errorf("render: font: %w", err)
 	}
-	a.atlas = newAtlas(2048)
-	if a.b, err = newBatch(a.atlas.img); err != nil {
+	if a.b, err = newBatch(); err != nil { // the atlas comes with the first layout (prepare)
 		return nil, fmt.Errorf("render: shader: %w", err)
 	}
 	if a.art, err = newArt(); err != nil {
 		return nil, fmt.Errorf("render: shader: %w", err)
 	}
-	a.labels = labels{fs: a.fonts, at: a.atlas, b: a.b, m: map[labelKey]*label{}}
+	a.labels = labels{fs: a.fonts, b: a.b, m: map[labelKey]*label{}}
 	for i := range a.cfg.Lanes {
 		a.laneCol = append(a.laneCol, toRGBA(a.theme.LaneColors[i%len(a.theme.LaneColors)]))
 	}

@@ -105,7 +105,6 @@ type pt struct{ x, y, u, v float64 }
 // one call.
 type batch struct {
 	sh     *ebiten.Shader
-	src    *ebiten.Image // the atlas
 	vs     []ebiten.Vertex
 	is     []uint16
 	op     ebiten.DrawTrianglesShaderOptions
@@ -114,15 +113,17 @@ type batch struct {
 	tmp    [2][12]pt
 }
 
-func newBatch(src *ebiten.Image) (*batch, error) {
+// newBatch returns a batch with no atlas yet: setAtlas gives it one before anything is drawn.
+func newBatch() (*batch, error) {
 	sh, err := ebiten.NewShader([]byte(frameKage))
 	if err != nil {
 		return nil, err
 	}
-	b := &batch{sh: sh, src: src, vs: make([]ebiten.Vertex, 0, 16384), is: make([]uint16, 0, 24576)}
-	b.op.Images[0] = src
-	return b, nil
+	return &batch{sh: sh, vs: make([]ebiten.Vertex, 0, 16384), is: make([]uint16, 0, 24576)}, nil
 }
+
+// setAtlas makes img the atlas that textured quads sample from now on.
+func (b *batch) setAtlas(img *ebiten.Image) { b.op.Images[0] = img }
 
 // setClip cuts every polygon to r from now on (a lane, less a pixel on each side for its
 // dividers).

@@ -1,7 +1,9 @@
-// Package render draws the wall with Ebiten from a read-only view of the game, and turns the
-// window's mouse and keys into game inputs. Update changes state (through the game Loop); Draw only
-// reads it. Importing this package links Ebiten, which needs an X display at init: only the window
-// program (cmd/tapwall-wall) and tests run under xvfb-run import it.
+// Package render is the wall's window: App, an ebiten.Game, draws the scene the show hands it (a
+// read-only view of the game) and passes the window's keys (by kernel key name) and mouse (in wall
+// mm) to the show as a scene.Input; the show (a scene.Driver) turns them into game inputs and
+// steps. Update lets the show change state; Draw only reads it. Importing this package links
+// Ebiten, which needs an X display at init: only the window program (cmd/tapwall-wall) and tests
+// run under xvfb-run import it.
 package render
 
 // View maps wall millimetres to window pixels: one uniform scale and an offset that centres the

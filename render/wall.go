@@ -43,7 +43,7 @@ func (a *App) prepare(dst *ebiten.Image) {
 			a.atlas.img.Deallocate()
 		}
 		a.atlas = newAtlas(sz)
-		a.b.src, a.b.op.Images[0] = a.atlas.img, a.atlas.img
+		a.b.setAtlas(a.atlas.img)
 		a.labels.at = a.atlas
 	}
 	a.atlas.reset()
