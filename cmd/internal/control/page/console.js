@@ -16,7 +16,7 @@ let stAt = 0;           // when it arrived (performance.now())
 let linkState = 'down'; // live | stale | down
 let downWhy = 'connecting to the show';
 let retryTimer = 0;
-let armed = null;       // {button, until, timer}: a destructive button waiting for its second click
+let armed = null;       // {button, label, timer}: a destructive button waiting for its second click
 const sigs = {};        // last rendered signature per container: rebuild only on change
 
 // el builds an element; text is always set as text, never parsed as HTML.
@@ -202,7 +202,7 @@ function act(button, line, path) {
   if (button.dataset.confirm) {
     if (!armed || armed.button !== button) {
       disarm();
-      armed = { button, label: button.textContent, until: performance.now() + ARM_MS };
+      armed = { button, label: button.textContent };
       armed.timer = setTimeout(disarm, ARM_MS);
       button.classList.add('armed');
       button.textContent = 'CONFIRM ' + button.dataset.confirm + '?';
