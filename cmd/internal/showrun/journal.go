@@ -139,6 +139,7 @@ func (w *journalWriter) Run(ctx context.Context) {
 		}
 		w.mu.Unlock()
 		for i := range batch {
+			buf := batch[i].data // do reslices data as it writes: the whole buffer goes back
 			for wait := 10 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 				err := w.do(&batch[i])
 				w.mu.Lock()
@@ -158,10 +159,10 @@ func (w *journalWriter) Run(ctx context.Context) {
 				}
 				time.Sleep(wait) // the writer's own goroutine: no frame waits on it
 			}
-			if batch[i].data != nil {
+			if buf != nil {
 				w.mu.Lock()
-				w.queued -= int64(len(batch[i].data))
-				w.free = append(w.free, batch[i].data)
+				w.queued -= int64(len(batch[i].data)) // what a write given up at exit left
+				w.free = append(w.free, buf[:0])
 				w.mu.Unlock()
 				batch[i].data = nil
 			}

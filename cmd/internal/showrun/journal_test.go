@@ -2,6 +2,7 @@ package showrun
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"tapwall/game"
 )
@@ -104,5 +107,56 @@ func TestAJournalNeverWritesIntoAnotherJournal(t *testing.T) {
 	}
 	if n := MaxJournalRound(dir, "wall-1"); n != 2 {
 		t.Fatalf("MaxJournalRound reads %d, want 2 (suffixed names count)", n)
+	}
+}
+
+// TestJournalBuffersKeepTheirCapacity: the writer hands every spent buffer back whole. It used to
+// hand back the slice it had resliced while writing, so each use took the bytes written off the
+// buffer's capacity (65536, 45536, 25536, 5536, ...): soon the frame goroutine's per-tick flush
+// allocated a new buffer, and its writes no longer merged into the last one queued.
+func TestJournalBuffersKeepTheirCapacity(t *testing.T) {
+	dir := t.TempDir()
+	w := newJournalWriter(dir, time.Now(), zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	drained := func() {
+		t.Helper()
+		select {
+		case <-w.Drained():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the journal writer did not drain its queue")
+		}
+	}
+	f := &journalFile{w: w, name: filepath.Join(dir, "j.jsonl"), round: 1}
+	w.push(journalOp{f: f, open: true})
+	line := bytes.Repeat([]byte("x"), 20_000)
+	for i := 0; i < 20; i++ {
+		f.Write(line)
+		drained()
+	}
+	f.Close()
+	drained()
+	cancel()
+	<-done
+	if len(w.free) == 0 {
+		t.Fatal("no spent buffer came back")
+	}
+	for _, b := range w.free {
+		if cap(b) != 64<<10 {
+			t.Fatalf("a spent buffer came back with capacity %d, want %d", cap(b), 64<<10)
+		}
+	}
+	// The frame goroutine's writes (the writer is stopped: nothing else allocates) take a spent
+	// buffer and merge into it.
+	small := line[:10_000]
+	if a := testing.AllocsPerRun(5, func() { f.Write(small) }); a != 0 {
+		t.Fatalf("%.1f allocations per journal write with spent buffers at hand", a)
+	}
+	if len(w.ops) != 1 {
+		t.Fatalf("6 writes of 10 kB queued as %d ops, want 1", len(w.ops))
+	}
+	if b, err := os.ReadFile(f.name); err != nil || len(b) != 20*len(line) {
+		t.Fatalf("the journal holds %d bytes (%v), want %d", len(b), err, 20*len(line))
 	}
 }
