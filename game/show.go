@@ -134,7 +134,7 @@ func (s *Show) Hash() uint64 {
 		}
 	}
 	mix(uint64(s.tick))
-	mix(uint64(gameIndex(s.game)))
+	mix(uint64(GameIndex(s.game)))
 	if a, on := s.Attract(); on { // the last round is off the wall: only its keyboard lanes go on
 		mix(s.attractN)
 		if a != nil {

@@ -528,8 +528,10 @@ func (r *Runner) showUS(t int64) int64 {
 	return local
 }
 
-// syncOperator tells the keyboard logic what the round says: keyboard lanes and pause.
+// syncOperator tells the keyboard logic what the show says: the next game, keyboard lanes and
+// pause.
 func (r *Runner) syncOperator() {
+	r.op.SetGame(game.GameIndex(r.show.Game()))
 	rd := r.show.Round()
 	if rd == nil {
 		return
@@ -634,13 +636,7 @@ func (r *Runner) consoleInputs(now int64) {
 			case "hud":
 				r.hud = !r.hud
 			case "next_game":
-				next := 0
-				for i, g := range game.Games {
-					if g == r.show.Game() {
-						next = (i + 1) % len(game.Games)
-					}
-				}
-				in := game.Input{Kind: game.KindGame, Source: game.SourceConsole, Value: int32(next), TimeUS: now}
+				in := game.Input{Kind: game.KindGame, Source: game.SourceConsole, Value: int32(game.NextGame(r.show.Game())), TimeUS: now}
 				r.loop.PushAt(tick, in)
 				r.noteInput(in)
 			default:
