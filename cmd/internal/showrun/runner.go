@@ -164,7 +164,7 @@ type Runner struct {
 	emptyTick     int64
 	emptyHash     uint64
 	showID        string // this show's id: a standby adopts its primary's and keeps it once promoted
-	foreign       bool   // the primary now serves another show (it restarted): its ticks are ignored
+	foreign       bool   // the primary now serves another show (it restarted): link stopped, ticks ignored
 	followed      string // the id of the show this standby follows ("" before its first snapshot)
 	gateTimeouts  int64  // scores the gate released without a standby's ack, as last seen
 	gateTimeoutAt int64

@@ -132,10 +132,13 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 	}
 	if r.followed != "" && m.ShowID != r.followed {
 		// The primary's address now serves another show: it was restarted and lost the show this
-		// standby holds. The standby keeps its show, and the old primary's silence stands.
+		// standby holds. The standby keeps its show and stops following the address: it
+		// acknowledges none of the other show's ticks, and the link's last sight of the old
+		// primary stands, so its silence still promotes this standby (promote_after_ms).
 		if !r.foreign {
 			r.foreign = true
-			msg := fmt.Sprintf("THE PRIMARY AT %s NOW SERVES ANOTHER SHOW (restarted?): this standby keeps the show it holds and takes over when promoted", r.opt.Follow)
+			r.stopFollow()
+			msg := fmt.Sprintf("THE PRIMARY AT %s NOW SERVES ANOTHER SHOW (restarted?): this standby keeps the show it holds, no longer follows that address, and takes over when promoted", r.opt.Follow)
 			r.alarms.set(AlarmStandby, -1, msg, now)
 			r.log.Error().Str("show", m.ShowID).Str("followed", r.followed).Msg(msg)
 		}

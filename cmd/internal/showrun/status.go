@@ -443,7 +443,9 @@ func (r *Runner) publish(now int64) {
 		st.Following = r.opt.Follow
 		tick, _ := r.fclient.Primary()
 		st.FollowLagTicks = max(0, tick-(r.show.Tick()-1))
-		if state, _ := r.fclient.State(); state != "following" {
+		if state, _ := r.fclient.State(); r.foreign {
+			st.Backend = "standby: not following: the primary's address serves another show"
+		} else if state != "following" {
 			st.Backend = "standby: " + state
 		}
 	} else if r.role == RolePrimary && r.fclient != nil {
