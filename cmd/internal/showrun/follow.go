@@ -340,6 +340,7 @@ func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	}
 	at := r.loop.TimeOf(tick)
 	hash := r.show.Hash()
+	r.lastHash = hash // a standby checks it against its primary's
 	r.recBuf = netsync.AppendTickRecord(r.recBuf[:0], tick, r.opt.Clock(), 0, in, began, scheduled, hash)
 	// The log keeps a run of ticks with nothing in them as one record (the last of them, with
 	// "skip": how many empty ticks come before it): a show waiting hours between rounds keeps a

@@ -149,6 +149,8 @@ type Runner struct {
 	since         []byte        // the tick records since the base, back to back
 	sinceEnds     []int
 	recBuf        []byte
+	lastHash      uint64           // the show's hash after the last tick recorded
+	hashBuf       [16]byte         // lastHash in hex, for a standby's check
 	beganRec      game.RoundParams // the round begun in the tick being recorded
 	fclient       *netsync.FollowClient
 	followCancel  context.CancelFunc

@@ -222,8 +222,9 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 	r.show.Step(r.followIn)
 	r.afterStep(m.T, r.followIn)
 	r.loop.SetNext(m.T + 1)
-	if got := game.FormatHash(r.show.Hash()); got != m.Hash {
-		return fmt.Errorf("state hash after tick %d is %s, the primary's %s", m.T, got, m.Hash)
+	// recordTick (in afterStep) hashed the show after this tick: compared without allocating.
+	if string(game.AppendHash(r.hashBuf[:0], r.lastHash)) != m.Hash {
+		return fmt.Errorf("state hash after tick %d is %s, the primary's %s", m.T, game.FormatHash(r.lastHash), m.Hash)
 	}
 	return nil
 }
