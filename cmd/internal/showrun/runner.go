@@ -107,6 +107,7 @@ type Runner struct {
 	quit      atomic.Bool
 	shotTaken bool
 	hud       bool
+	help      []string // the key help, shared by every status published (read only)
 	mouseDown bool
 	pushFn    func(game.Input)
 	keyBuf    []input.KeyEvent
@@ -219,6 +220,7 @@ func New(opt Options) (*Runner, error) {
 	if r.wall, err = input.NewWall(cfg); err != nil {
 		return nil, err
 	}
+	r.help = keyHelp(r.op.Keymap(), len(cfg.Lanes))
 	r.op.Adjusted = func(a input.Adjustment) { r.adjust[a.Lane] = a }
 	r.mon = input.NewMonitor(cfg, r.wall, r.op.TakeoverHint)
 	if opt.JournalDir != "" {

@@ -505,13 +505,7 @@ func (r *Runner) publish(now int64) {
 		}
 		st.Prompt = &control.Prompt{Text: text, LeftMS: left / 1000, Action: a}
 	}
-	for _, h := range r.op.Keymap().Help() {
-		var n int
-		if _, err := fmt.Sscanf(strings.TrimSpace(h[12:]), "select lane %d", &n); err == nil && n > len(r.cfg.Lanes) {
-			continue // only lanes that exist
-		}
-		st.Help = append(st.Help, h)
-	}
+	st.Help = r.help
 	switch {
 	case r.journal == nil:
 		st.Journal = "off (--journal-dir \"\")"
@@ -554,6 +548,20 @@ func (r *Runner) publish(now int64) {
 	if r.backend != nil {
 		r.backend.client.SetStatus(wallStatus(&st, rd, now))
 	}
+}
+
+// keyHelp is the key help the status and the HUD show: km's, less the lanes the wall does not have.
+// The keymap never changes once the runner is built: New computes it once.
+func keyHelp(km *input.Keymap, lanes int) []string {
+	var out []string
+	for _, h := range km.Help() {
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(h[12:]), "select lane %d", &n); err == nil && n > lanes {
+			continue // only lanes that exist
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // wallStatus is what the backend's pages (overlay, director) get of the show: names, scores,
