@@ -601,7 +601,7 @@ func (r *Runner) key(ev input.KeyEvent) {
 	r.ui(ui, ev.Source)
 }
 
-// ui does what a key asks of the window.
+// ui does what a key asks of the window: the HUD, quit, and on a standby (not a primary) promote.
 func (r *Runner) ui(ui input.UI, source string) {
 	switch ui {
 	case input.UIToggleHUD:
@@ -609,6 +609,13 @@ func (r *Runner) ui(ui input.UI, source string) {
 	case input.UIQuit:
 		r.log.Warn().Str("source", source).Msg("quit confirmed by operator")
 		r.Quit()
+	case input.UIPromote:
+		if r.role == RolePrimary {
+			return
+		}
+		if err := r.promote(r.frameNow, "promote keys ("+source+")"); err != nil {
+			r.log.Error().Err(err).Msg("promotion refused")
+		}
 	}
 }
 

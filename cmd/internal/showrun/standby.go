@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"tapwall/game"
-	"tapwall/input"
 	"tapwall/netsync"
 	"tapwall/render/scene"
 )
@@ -42,22 +41,12 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 	if n := r.opt.ExitAfterTicks; n > 0 && r.show.Tick() >= n && (r.opt.Screenshot == "" || r.shotTaken) {
 		return false
 	}
+	r.out = r.out[:0] // a standby's keys act on nothing but itself: their inputs are dropped
 	if win != nil {
-		r.out = r.out[:0] // a standby's keys act on nothing but itself: their inputs are dropped
-		r.standbyUI(r.windowKeys(now, win), now, "window keys")
+		r.ui(r.windowKeys(now, win), "window keys")
 	}
-	if r.keys != nil {
-		for drained := false; !drained; {
-			select {
-			case ev := <-r.keys.Events():
-				var ui input.UI
-				r.out, ui = r.op.Key(ev, r.out[:0])
-				r.standbyUI(ui, now, ev.Source)
-			default:
-				drained = true
-			}
-		}
-	}
+	r.deskKeys()
+	r.out = r.out[:0]
 	r.consoleInputs(now)
 	if r.role == RolePrimary { // promoted by a key or the console in this frame
 		return r.Frame(now, nil)
@@ -90,18 +79,6 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 		r.publish(now)
 	}
 	return true
-}
-
-// standbyUI does what a standby's key asks: promote (confirmed), the HUD, quit.
-func (r *Runner) standbyUI(ui input.UI, now int64, source string) {
-	switch ui {
-	case input.UIPromote:
-		if err := r.promote(now, "promote keys ("+source+")"); err != nil {
-			r.log.Error().Err(err).Msg("promotion refused")
-		}
-	default:
-		r.ui(ui, source)
-	}
 }
 
 // follow applies one message of the primary's stream: a snapshot rebuilds the show, a tick
