@@ -580,17 +580,7 @@ func (r *Runner) promote(now int64, why string) error {
 	}
 	off, _ := r.fclient.Offset()
 	last := r.show.Tick() - 1
-	origin := r.primaryOrigin + off
-	r.loop = game.NewLoop(r.cfg.Round.TickRate, origin)
-	r.loop.SetNext(last + 1)
-	r.loop.SetStop(r.opt.ExitAfterTicks)
-	for _, ti := range r.opt.Script {
-		if ti.Tick > last {
-			r.loop.PushAt(ti.Tick, ti.Input)
-			r.bySource[ti.Source]++
-		}
-	}
-	r.show.SetClock(func(tick int64) int64 { return r.showUS(tick) })
+	r.primaryLoop(r.primaryOrigin+off, last+1)
 	r.role = RolePrimary
 	epoch := r.primaryEpoch + 1
 	r.log.Warn().Str("why", why).Int64("tick", last+1).Uint64("epoch", epoch).Int64("offset_us", off).

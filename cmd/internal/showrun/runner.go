@@ -464,19 +464,12 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 		return r.followFrame(now, win)
 	}
 	if r.loop == nil { // the first frame: tick 0 starts now, so ticks and frames are aligned
-		r.loop = game.NewLoop(r.cfg.Round.TickRate, now)
-		r.loop.SetStop(r.opt.ExitAfterTicks)
-		for _, ti := range r.opt.Script {
-			r.loop.PushAt(ti.Tick, ti.Input)
-			r.bySource[ti.Source]++
-		}
+		r.primaryLoop(now, 0)
 		if r.evemu != nil && r.opt.EvemuAt >= 0 {
 			r.evemu.start(r.loop.TimeOf(r.opt.EvemuAt))
 		}
-		r.show.SetClock(func(tick int64) int64 { return r.showUS(tick) })
 		r.fps.start(now)
 	}
-	r.frameNow = now
 	if r.quit.Load() || (r.calib != nil && r.calib.Done()) {
 		return false
 	}
@@ -518,6 +511,22 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 		r.publish(now)
 	}
 	return true
+}
+
+// primaryLoop makes the loop a primary steps from the clock: tick 0 at show time origin, next the
+// next tick to step, the script's inputs from next on queued, and the rounds' StartUS on the show
+// clock.
+func (r *Runner) primaryLoop(origin, next int64) {
+	r.loop = game.NewLoop(r.cfg.Round.TickRate, origin)
+	r.loop.SetNext(next)
+	r.loop.SetStop(r.opt.ExitAfterTicks)
+	for _, ti := range r.opt.Script {
+		if ti.Tick >= next {
+			r.loop.PushAt(ti.Tick, ti.Input)
+			r.bySource[ti.Source]++
+		}
+	}
+	r.show.SetClock(func(tick int64) int64 { return r.showUS(tick) })
 }
 
 // showUS is the show time, on the backend's clock when there is one, of show tick t: a round's
