@@ -125,25 +125,17 @@ func (s *Show) saveBefore() {
 // renumber the primary's next round at any time, and a standby takes each round's number from the
 // primary's stream when the round begins.
 func (s *Show) Hash() uint64 {
-	h := uint64(14695981039346656037)
-	mix := func(v uint64) {
-		for i := 0; i < 8; i++ {
-			h ^= v & 0xff
-			h *= 1099511628211
-			v >>= 8
-		}
-	}
-	mix(uint64(s.tick))
-	mix(uint64(GameIndex(s.game)))
+	h := fnvU64(fnvOffset64, uint64(s.tick))
+	h = fnvU64(h, uint64(GameIndex(s.game)))
 	if a, on := s.Attract(); on { // the last round is off the wall: only its keyboard lanes go on
-		mix(s.attractN)
+		h = fnvU64(h, s.attractN)
 		if a != nil {
-			mix(a.Hash())
+			h = fnvU64(h, a.Hash())
 		}
 		return h
 	}
 	if s.rec != nil {
-		mix(s.rec.r.Hash())
+		h = fnvU64(h, s.rec.r.Hash())
 	}
 	return h
 }
