@@ -162,7 +162,6 @@ type Runner struct {
 	promotedAt    int64
 	divergedAt    int64
 	fatal         error
-	scheduledNow  bool  // the tick being stepped began a round scheduled by the backend
 	emptyRun      int64 // ticks with nothing in them pending in the snapshot log as one record
 	emptyTick     int64
 	emptyHash     uint64
@@ -676,6 +675,7 @@ func (r *Runner) consoleInputs(now int64) {
 // latency bookkeeping).
 func (r *Runner) Step(in []game.Input) {
 	tick := r.loop.Next()
+	sched := false
 	if r.sched != nil {
 		p := *r.sched
 		r.sched = nil
@@ -684,15 +684,16 @@ func (r *Runner) Step(in []game.Input) {
 		if err := r.show.Schedule(p); err != nil {
 			r.log.Error().Err(err).Uint32("round", p.Round).Msg("start command refused")
 		} else {
-			r.scheduledNow = true
+			sched = true
 		}
 	}
 	r.show.Step(in)
-	r.afterStep(tick, in)
+	r.afterStep(tick, in, sched)
 }
 
-func (r *Runner) afterStep(tick int64, in []game.Input) {
-	defer func() { r.scheduledNow = false }()
+// afterStep is what follows a stepped tick (logs, scores, lane activity, the tick's record); sched
+// says a round scheduled by the backend began in it.
+func (r *Runner) afterStep(tick int64, in []game.Input, sched bool) {
 	rd := r.show.Round()
 	tickUS := r.loop.TimeOf(tick)
 	for i := range in {
@@ -707,7 +708,7 @@ func (r *Runner) afterStep(tick int64, in []game.Input) {
 			r.laneIn[lane]++
 		}
 	}
-	r.recordTick(tick, in, r.scheduledNow) // every tick goes to the standbys, attract screen included
+	r.recordTick(tick, in, sched) // every tick goes to the standbys, attract screen included
 	if err := r.show.Err(); err != nil {
 		r.alarms.set(AlarmJournal, -1, "JOURNAL: "+err.Error()+" — the round goes on without it", tickUS)
 	}

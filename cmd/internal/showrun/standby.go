@@ -168,7 +168,7 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 	for k := m.T - m.Skip; k < m.T; k++ { // a snapshot's run of ticks with nothing in them
 		r.loop.SetNext(k)
 		r.show.Step(nil)
-		r.afterStep(k, nil)
+		r.afterStep(k, nil, false)
 	}
 	r.followIn = r.followIn[:0]
 	for _, raw := range m.Inputs {
@@ -192,12 +192,11 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 			if err := r.show.Schedule(*m.Began); err != nil {
 				return fmt.Errorf("tick %d: %v", m.T, err)
 			}
-			r.scheduledNow = true
 		}
 	}
 	r.loop.SetNext(m.T)
 	r.show.Step(r.followIn)
-	r.afterStep(m.T, r.followIn)
+	r.afterStep(m.T, r.followIn, m.Began != nil && m.Sched)
 	r.loop.SetNext(m.T + 1)
 	// recordTick (in afterStep) hashed the show after this tick: compared without allocating.
 	if string(game.AppendHash(r.hashBuf[:0], r.lastHash)) != m.Hash {
