@@ -223,8 +223,24 @@ func (s *Show) BotInputs() []Input {
 func (s *Show) Began() (RoundParams, bool) { return s.began, s.beganOK }
 
 // Expect makes the next round begun in the next Step take exactly p's number, seed, game, countdown,
-// StartUS and names, instead of choosing them: a standby replays the round its primary began.
-func (s *Show) Expect(p RoundParams) { s.expect = &p }
+// StartUS and names, instead of choosing them: a standby replays the round its primary began. Like
+// Schedule, it refuses a game it does not know or names the wall cannot take (p comes from another
+// process: a round begun with them could not be built), and then expects nothing.
+func (s *Show) Expect(p RoundParams) error {
+	if err := s.checkRound(p); err != nil {
+		return err
+	}
+	s.expect = &p
+	return nil
+}
+
+// checkRound checks what a round begun with p's game and names needs.
+func (s *Show) checkRound(p RoundParams) error {
+	if !KnownGame(p.Game) {
+		return errUnknownGame(p.Game)
+	}
+	return CheckNames(p.Names, len(s.cfg.Lanes))
+}
 
 // inPlay reports whether a round is in play (begun and not over).
 func (s *Show) inPlay() bool { return s.rec != nil && !s.rec.r.Phase().Over() }
@@ -318,10 +334,7 @@ func (s *Show) nextRound() {
 // for a given show time lands: call it just before the Step of the tick it applies in. Later rounds
 // are numbered after it.
 func (s *Show) Schedule(p RoundParams) error {
-	if !KnownGame(p.Game) {
-		return errUnknownGame(p.Game)
-	}
-	if err := CheckNames(p.Names, len(s.cfg.Lanes)); err != nil {
+	if err := s.checkRound(p); err != nil {
 		return err
 	}
 	p.Wall = s.wall

@@ -179,15 +179,11 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 		r.followIn = append(r.followIn, ti.Input)
 	}
 	if m.Began != nil {
-		if !game.KnownGame(m.Began.Game) {
-			return fmt.Errorf("tick %d: the round begun plays an unknown game %q", m.T, m.Began.Game)
-		}
-		if err := game.CheckNames(m.Began.Names, len(r.cfg.Lanes)); err != nil {
-			return fmt.Errorf("tick %d: the round begun: %v", m.T, err)
-		}
 		// Expect first: a scheduled round begins in Schedule, and must take the primary's
 		// parameters (its StartUS above all: every event's show_us derives from it).
-		r.show.Expect(*m.Began)
+		if err := r.show.Expect(*m.Began); err != nil {
+			return fmt.Errorf("tick %d: the round begun: %w", m.T, err)
+		}
 		if m.Sched {
 			if err := r.show.Schedule(*m.Began); err != nil {
 				return fmt.Errorf("tick %d: %v", m.T, err)
