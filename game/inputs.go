@@ -231,7 +231,8 @@ func ParseInputLine(b []byte, cfg *Config) (TickInput, error) {
 var ConsoleActions = []string{"quit", "hud", "next_game"}
 
 // ParseConsoleInput reads one console input: an input-file line without "tick" (applied at the
-// next tick), or one of ConsoleActions, returned as action with no input.
+// next tick), returned as in with action "", or one of ConsoleActions, returned as action with no
+// input.
 func ParseConsoleInput(b []byte, cfg *Config) (action string, in Input, err error) {
 	var probe struct {
 		Action string `json:"action"`
@@ -264,7 +265,7 @@ func ParseConsoleInput(b []byte, cfg *Config) (action string, in Input, err erro
 	if err != nil {
 		return "", in, err
 	}
-	return ti.Kind.String(), ti.Input, nil
+	return "", ti.Input, nil
 }
 
 // decodeStrict decodes one JSON object, rejecting unknown fields and trailing data.

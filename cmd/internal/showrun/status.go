@@ -609,10 +609,9 @@ func (r *Runner) Input(ctx context.Context, line []byte) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", control.ErrBadInput, err)
 	}
-	switch action {
-	case "quit", "hud", "next_game":
+	if action != "" { // one of game.ConsoleActions
 		req.ui = action
-	default:
+	} else {
 		in.Source = game.SourceConsole
 		req.in = in
 	}
