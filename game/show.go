@@ -341,9 +341,7 @@ func (s *Show) Schedule(p RoundParams) error {
 	if p.Countdown <= 0 {
 		p.Countdown, p.Running = 0, true
 	}
-	if p.Names == nil {
-		p.Names = s.names
-	} else {
+	if p.Names != nil { // the next rounds' names too; without any, begin takes the show's
 		s.names = append(s.names[:0], p.Names...)
 	}
 	s.begin(p)
