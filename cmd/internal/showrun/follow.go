@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -319,7 +320,7 @@ func (r *Runner) write(conn *websocket.Conn, msgs [][]byte, maxLag time.Duration
 	return true
 }
 
-func appendInt(b []byte, v int64) []byte { return fmt.Appendf(b, "%d", v) }
+func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
 
 // recordTick keeps a stepped tick's record (frame goroutine) in the log a joiner's snapshot is
 // built from (a standby keeps it too: once promoted, it takes standbys itself) and, on a primary,
