@@ -155,14 +155,8 @@ func (s *Show) SetClock(f func(tick int64) int64) { s.clock = f }
 // SetAutoplay puts the built-in player in every lane of the rounds that begin from now on.
 func (s *Show) SetAutoplay(on bool) { s.autoplay = on }
 
-// Autoplay reports whether the rounds are autoplayed.
-func (s *Show) Autoplay() bool { return s.autoplay }
-
 // Tick returns the number of ticks the show has stepped: the show tick of the next Step.
 func (s *Show) Tick() int64 { return s.tick }
-
-// SetTick makes t the show tick of the next Step (a standby joining a running show).
-func (s *Show) SetTick(t int64) { s.tick = t }
 
 // Round returns the current round (nil before the first start). It changes only in Step.
 func (s *Show) Round() *Round {

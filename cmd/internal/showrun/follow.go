@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/rs/zerolog"
 
 	"tapwall/cmd/internal/control"
 	"tapwall/game"
@@ -64,7 +63,6 @@ func showView(cfg *game.Config) (map[string]any, []byte, error) {
 // follower is one standby attached to this primary: a bounded ring of encoded tick records that
 // its own writer goroutine sends, and the last tick it acknowledged.
 type follower struct {
-	remote  string
 	mu      sync.Mutex
 	ring    [FollowRing][]byte
 	atUS    [FollowRing]int64 // show time each record was stepped at
@@ -98,8 +96,8 @@ func (f *follower) push(rec []byte, at, maxLag int64) bool {
 	return true
 }
 
-// pop copies the waiting records into out (one message each, appended back to back with their
-// lengths) and empties the ring.
+// pop copies the waiting records into out, one message an element (reusing the elements'
+// buffers), and empties the ring.
 func (f *follower) pop(out [][]byte) [][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -125,7 +123,6 @@ type follows struct {
 	snap      chan snapReq
 	lastTick  atomic.Int64
 	refused   atomic.Int64
-	log       zerolog.Logger
 	viewJSON  []byte
 	view      map[string]any
 }
@@ -218,7 +215,7 @@ func (r *Runner) serveFollower(ctx context.Context, conn *websocket.Conn, remote
 		refuse(netsync.FollowCodeConfig, fmt.Sprintf("config key %s differs between the primary and the standby: give both PCs the same show config (only frames, input, render, standby and desk keyboards may differ)", key))
 		return
 	}
-	f := &follower{remote: remote, wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	f := &follower{wake: make(chan struct{}, 1), gone: make(chan struct{})}
 	req := snapReq{f: f, reply: make(chan []byte, 1)}
 	select {
 	case fs.snap <- req:
@@ -447,7 +444,6 @@ type gate struct {
 	held     []gated
 	wake     chan struct{}
 	timeouts atomic.Int64
-	maxHeld  atomic.Int64
 }
 
 type gated struct {
@@ -521,10 +517,9 @@ func (g *gate) release(ob *netsync.Outbox, acked int64, all bool, timeout time.D
 		n++
 	}
 	g.held = append(g.held[:0], g.held[n:]...)
-	g.maxHeld.Store(max(g.maxHeld.Load(), int64(len(g.held))))
 }
 
-// Held returns how many events the gate holds.
+// heldN returns how many events the gate holds.
 func (g *gate) heldN() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -596,9 +591,8 @@ func (r *Runner) promote(now int64, why string) error {
 				r.log.Error().Err(err).Msg("promotion: cannot persist the epoch; not connecting to the backend")
 				return
 			}
-			b.startClient(r.ctx)
+			b.startClient()
 		}()
 	}
-	r.promotedAt = now
 	return nil
 }

@@ -103,7 +103,6 @@ type Runner struct {
 	metrics     *metrics
 	alarms      alarms
 
-	started   bool
 	quit      atomic.Bool
 	shotTaken bool
 	hud       bool
@@ -159,8 +158,6 @@ type Runner struct {
 	followIn      []game.Input
 	primaryOrigin int64
 	primaryEpoch  uint64
-	promotedAt    int64
-	divergedAt    int64
 	fatal         error
 	emptyRun      int64 // ticks with nothing in them pending in the snapshot log as one record
 	emptyTick     int64
@@ -207,7 +204,7 @@ func New(opt Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.follows = &follows{snap: make(chan snapReq, 4), log: opt.Log, view: view, viewJSON: viewJSON}
+	r.follows = &follows{snap: make(chan snapReq, 4), view: view, viewJSON: viewJSON}
 	var id [8]byte
 	crand.Read(id[:])
 	r.showID = hex.EncodeToString(id[:])
@@ -259,7 +256,6 @@ func New(opt Options) (*Runner, error) {
 	r.show.SetNextRound(next + 1)
 	r.base.Number = r.show.Number() // a standby joining before the first base numbers alike
 	r.metrics = newMetrics()
-	r.lat.init()
 	if r.backend != nil {
 		r.gate = newGate()
 	}
@@ -425,7 +421,7 @@ func (r *Runner) applied(in *game.Input, tickUS int64) {
 	if lane >= 0 && lane < len(r.laneIn) {
 		r.laneIn[lane]++
 	}
-	r.lat.applied(in, lane, stamp)
+	r.lat.applied(lane, stamp)
 }
 
 // track keeps the newest known position of every contact down, for the touch markers.

@@ -62,7 +62,7 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 		}
 		break
 	}
-	if r.role == RoleStandby && r.show != nil && r.cfg.Standby.PromoteAfterMS > 0 && !r.fclient.Dropped() {
+	if r.role == RoleStandby && r.cfg.Standby.PromoteAfterMS > 0 && !r.fclient.Dropped() {
 		_, at := r.fclient.Primary()
 		if silent := now - at; at > 0 && silent > int64(r.cfg.Standby.PromoteAfterMS)*1000 {
 			if err := r.promote(now, fmt.Sprintf("the primary's ticks stopped %d ms ago", silent/1000)); err == nil {
@@ -93,7 +93,7 @@ func (r *Runner) follow(m netsync.FollowMsg, now int64) {
 			r.diverge(m.Tick, "snapshot: "+err.Error(), now)
 		}
 	case netsync.FollowTick:
-		if r.show == nil || r.role != RoleStandby || r.foreign {
+		if r.role != RoleStandby || r.foreign {
 			return
 		}
 		if err := r.applyRecord(&m); err != nil {
@@ -122,9 +122,7 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 		return nil
 	}
 	r.foreign = false
-	if r.show != nil {
-		r.show.Close()
-	}
+	r.show.Close()
 	if r.journal != nil { // a rejoin writes its journals afresh, under new names
 		if r.journalStop != nil {
 			r.journalStop() // the old writer writes what the old show queued, then ends
@@ -206,7 +204,7 @@ func (r *Runner) diverge(tick int64, why string, now int64) {
 	if r.role == RoleDiverged {
 		return
 	}
-	r.role, r.divergedAt = RoleDiverged, now
+	r.role = RoleDiverged
 	msg := fmt.Sprintf("STANDBY DIVERGED at tick %d: %s — it will not take over; restart it with --follow to rejoin", tick, why)
 	r.alarms.set(AlarmStandby, -1, msg, now)
 	r.stopFollow()

@@ -93,11 +93,9 @@ type laneLatency struct {
 	worst int64
 }
 
-func (l *latency) init() {}
-
 // applied notes an input of lane (-1: none) applied in a tick, stamped stamp (its timestamp, or
 // its tick's start for a scripted input): it waits for the next frame drawn.
-func (l *latency) applied(in *game.Input, lane int, stamp int64) {
+func (l *latency) applied(lane int, stamp int64) {
 	if l.n == len(l.pending) {
 		l.overflow++
 		return
@@ -448,8 +446,6 @@ func (r *Runner) publish(now int64) {
 		} else if state != "following" {
 			st.Backend = "standby: " + state
 		}
-	} else if r.role == RolePrimary && r.fclient != nil {
-		st.Following = ""
 	}
 	for s := game.Source(0); s < game.NumSources; s++ {
 		st.Inputs[s.String()] = r.bySource[s]
