@@ -3,6 +3,9 @@ package showrun
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,14 +88,20 @@ func TestCloseSaysWhenTheJournalIsNotOnDisk(t *testing.T) {
 }
 
 // TestAJournalNeverWritesIntoAnotherJournal: a journal whose name is taken by a file already (a
-// standby rejoining within the same second, two shows sharing a directory) gets a name of its own.
+// standby rejoining within the same second, two shows sharing a directory) gets a name of its own,
+// and the outbox notes that one as the round's journal (a damaged score is rebuilt from it), not
+// the other show's.
 func TestAJournalNeverWritesIntoAnotherJournal(t *testing.T) {
-	dir := t.TempDir()
+	dir, outbox := t.TempDir(), t.TempDir()
 	taken := filepath.Join(dir, "wall-1-20261129T200000Z-r0001.jsonl")
 	os.WriteFile(taken, []byte("someone's journal\n"), 0o644)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "ws://" + ln.Addr().String() + "/ws"
+	ln.Close() // no backend answers: the outbox keeps everything
 	h := newHarness(t, "[round]\ncountdown_seconds = 0\nseconds = 2\n[show]\nattract = false\n", func(o *Options) {
 		o.JournalDir = dir
 		o.Script = []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
+		o.Backend = &BackendOptions{URL: dead, Wall: "wall-1", Outbox: outbox}
 	})
 	// The show numbers its round after the journal it finds (r0001 → round 2): take r0002 too.
 	os.WriteFile(filepath.Join(dir, "wall-1-20261129T200000Z-r0002.jsonl"), []byte("another\n"), 0o644)
@@ -108,6 +117,14 @@ func TestAJournalNeverWritesIntoAnotherJournal(t *testing.T) {
 	if n := MaxJournalRound(dir, "wall-1"); n != 2 {
 		t.Fatalf("MaxJournalRound reads %d, want 2 (suffixed names count)", n)
 	}
+	var noted map[string]string
+	b, err := os.ReadFile(filepath.Join(outbox, "journals.json"))
+	if err := errors.Join(err, json.Unmarshal(b, &noted)); err != nil {
+		t.Fatalf("the outbox's journals: %v", err)
+	}
+	if want := filepath.Join(dir, "wall-1-20261129T200000Z-r0002-2.jsonl"); noted["wall-1/2"] != want {
+		t.Fatalf("the outbox notes round 2's journal as %q, want %q (all: %v)", noted["wall-1/2"], want, noted)
+	}
 }
 
 // TestJournalBuffersKeepTheirCapacity: the writer hands every spent buffer back whole. It used to
@@ -116,7 +133,7 @@ func TestAJournalNeverWritesIntoAnotherJournal(t *testing.T) {
 // allocated a new buffer, and its writes no longer merged into the last one queued.
 func TestJournalBuffersKeepTheirCapacity(t *testing.T) {
 	dir := t.TempDir()
-	w := newJournalWriter(dir, time.Now(), zerolog.Nop())
+	w := newJournalWriter(dir, time.Now(), zerolog.Nop(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()

@@ -220,7 +220,7 @@ func New(opt Options) (*Runner, error) {
 	r.op.Adjusted = func(a input.Adjustment) { r.adjust[a.Lane] = a }
 	r.mon = input.NewMonitor(cfg, r.wall, r.op.TakeoverHint)
 	if opt.JournalDir != "" {
-		r.journal = newJournalWriter(opt.JournalDir, opt.Start, opt.Log)
+		r.journal = newJournalWriter(opt.JournalDir, opt.Start, opt.Log, r.journalMoved)
 	}
 	r.show = game.NewShow(cfg, r.openJournal)
 	r.show.SetAutoplay(opt.Autoplay)
@@ -284,19 +284,34 @@ func (r *Runner) Fatal() error { return r.fatal }
 // openJournal opens a new round's journal (when there is a journal dir) and tells the outbox
 // where it is, so a score damaged on disk can be rebuilt from it. It never blocks.
 func (r *Runner) openJournal(rd *game.Round) (io.WriteCloser, error) {
-	var w io.WriteCloser
+	var f *journalFile
 	path := ""
 	if r.journal != nil {
-		f := r.journal.open(rd)
-		w, path = f, f.name
+		f = r.journal.named(rd)
+		path = f.name
 	}
-	if r.backend != nil {
+	if r.backend != nil { // before the writer opens it: a name it has to change is noted after this
 		p := rd.Params()
 		if err := r.backend.outbox.SetJournal(p.Wall, p.Round, path); err != nil {
 			r.log.Error().Err(err).Uint32("round", p.Round).Msg("outbox cannot note the round's journal")
 		}
 	}
-	return w, nil
+	if f == nil {
+		return nil, nil
+	}
+	f.open()
+	return f, nil
+}
+
+// journalMoved tells the outbox where round's journal was written when the name openJournal noted
+// was taken (the journal writer's goroutine: the outbox takes it under its own lock).
+func (r *Runner) journalMoved(round uint32, path string) {
+	if r.backend == nil {
+		return
+	}
+	if err := r.backend.outbox.SetJournal(r.cfg.Wall.ID, round, path); err != nil {
+		r.log.Error().Err(err).Uint32("round", round).Msg("outbox cannot note the round's journal")
+	}
 }
 
 // Show returns the show the runner runs (frame goroutine only).

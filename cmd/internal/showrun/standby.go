@@ -127,7 +127,7 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 		if r.journalStop != nil {
 			r.journalStop() // the old writer writes what the old show queued, then ends
 		}
-		r.journal = newJournalWriter(r.opt.JournalDir, time.Now(), r.log)
+		r.journal = newJournalWriter(r.opt.JournalDir, time.Now(), r.log, r.journalMoved)
 		r.runJournal()
 	}
 	sh, err := game.RestoreShow(r.cfg, *m.Base, r.openJournal)
