@@ -132,8 +132,8 @@ func TestAManualPromotionLongAfterThePrimaryDiedKeepsItsClock(t *testing.T) {
 	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = "ws" + strings.TrimPrefix(srv.URL, "http") + "/follow" })
 	deadline := time.Now().Add(10 * time.Second)
 	for s.r.loop == nil || s.r.show.Tick() != p.r.show.Tick() {
+		s.clock.us.Store(p.clock.now() + apart) // before the snapshot p's frame answers can be read
 		p.frame(nil)
-		s.clock.us.Store(p.clock.now() + apart)
 		s.frame(nil)
 		if time.Now().After(deadline) || s.r.role == RoleDiverged {
 			t.Fatalf("the standby did not catch up: role %s", s.r.role)
