@@ -110,8 +110,9 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 	if r.followed != "" && m.ShowID != r.followed {
 		// The primary's address now serves another show: it was restarted and lost the show this
 		// standby holds. The standby keeps its show and stops following the address: it
-		// acknowledges none of the other show's ticks, and the link's last sight of the old
-		// primary stands, so its silence still promotes this standby (promote_after_ms).
+		// acknowledges none of the other show's ticks, and the link's last sight of a primary
+		// advancing stands (the old primary's, or this snapshot's arrival when its tick is
+		// higher), so the silence still promotes this standby after promote_after_ms.
 		if !r.foreign {
 			r.foreign = true
 			r.stopFollow()
