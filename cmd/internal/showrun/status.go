@@ -441,9 +441,10 @@ func (r *Runner) publish(now int64) {
 		st.Following = r.opt.Follow
 		tick, _ := r.fclient.Primary()
 		st.FollowLagTicks = max(0, tick-(r.show.Tick()-1))
-		if state, _ := r.fclient.State(); r.foreign {
+		switch state, _ := r.fclient.State(); {
+		case r.foreign: // the link is stopped: its last state says nothing
 			st.Backend = "standby: not following: the primary's address serves another show"
-		} else if state != "following" {
+		case state != "following":
 			st.Backend = "standby: " + state
 		}
 	}
