@@ -22,12 +22,11 @@ type Bot struct {
 }
 
 type botLane struct {
-	rng    Rand
-	pace   int64 // this contestant's reaction, in per-mille of the configured one
-	state  uint8 // botIdle, botAiming, botDown
-	target uint32
-	at     int64 // round tick of the next action
-	x, y   int32 // wall mm of the planned touch
+	rng   Rand
+	pace  int64 // this contestant's reaction, in per-mille of the configured one
+	state uint8 // botIdle, botAiming, botDown
+	at    int64 // round tick of the next action
+	x, y  int32 // wall mm of the planned touch
 }
 
 const (
@@ -118,6 +117,6 @@ func (b *Bot) aim(r *Round, i int) {
 	}
 	x = min(max(x, 0), lane.WidthMM-1)
 	y = min(max(y, 0), lane.HeightMM-1)
-	l.state, l.target, l.at = botAiming, best.ID, r.Tick()+dt
+	l.state, l.at = botAiming, r.Tick()+dt
 	l.x, l.y = lane.XMM+x, lane.YMM+y
 }

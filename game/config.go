@@ -425,13 +425,9 @@ func ParseConfig(data []byte, name string) (Config, error) {
 		return Config{}, fmt.Errorf("%w: %s: unknown key %q: remove it or check its spelling against `tapwall config --print-default`",
 			ErrConfig, name, keys[0])
 	}
-	if err := c.Validate(); err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) {
-			ce.File = name
-			return Config{}, ce
-		}
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+	if ce := c.check(); ce != nil {
+		ce.File = name
+		return Config{}, ce
 	}
 	return c, nil
 }
@@ -460,11 +456,19 @@ func (e *ConfigError) Unwrap() error { return ErrConfig }
 // Validate checks the config and returns a *ConfigError naming every bad key and how to fix it.
 // Every numeric key has a range that keeps the game's arithmetic far from overflow.
 func (c *Config) Validate() error {
+	if ce := c.check(); ce != nil {
+		return ce
+	}
+	return nil
+}
+
+// check is Validate: the config's problems, nil when there are none.
+func (c *Config) check() *ConfigError {
 	var problems []string
 	bad := func(key, format string, args ...any) {
 		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
 	}
-	done := func() error {
+	done := func() *ConfigError {
 		if len(problems) == 0 {
 			return nil
 		}

@@ -133,7 +133,7 @@ func (l *inputLine) actionArgs(ti *TickInput, cfg *Config) error {
 		}
 		ti.Value = *l.Delta
 	case KindGame:
-		i := gameIndex(*l.Game)
+		i := GameIndex(*l.Game)
 		if i < 0 {
 			return fmt.Errorf("unknown game %q: use one of %s", *l.Game, strings.Join(Games[:], ", "))
 		}
@@ -169,7 +169,9 @@ func CheckNames(names []string, lanes int) error {
 	return nil
 }
 
-func gameIndex(name string) int {
+// GameIndex returns name's index in Games (an input's Value for KindGame), or -1 for a game Games
+// does not list.
+func GameIndex(name string) int {
 	for i, g := range Games {
 		if g == name {
 			return i
@@ -177,6 +179,10 @@ func gameIndex(name string) int {
 	}
 	return -1
 }
+
+// NextGame returns the index in Games of the game after name, the first after the last (and for a
+// name Games does not list): what the next-game key and the console's next_game choose.
+func NextGame(name string) int { return (GameIndex(name) + 1) % len(Games) }
 
 // ReadInputs parses an input file: JSON Lines of touches and actions with non-decreasing ticks.
 // name is used in errors, which read "name:line: what is wrong" and wrap ErrInput. Blank lines are
@@ -225,7 +231,8 @@ func ParseInputLine(b []byte, cfg *Config) (TickInput, error) {
 var ConsoleActions = []string{"quit", "hud", "next_game"}
 
 // ParseConsoleInput reads one console input: an input-file line without "tick" (applied at the
-// next tick), or one of ConsoleActions, returned as action with no input.
+// next tick), returned as in with action "", or one of ConsoleActions, returned as action with no
+// input.
 func ParseConsoleInput(b []byte, cfg *Config) (action string, in Input, err error) {
 	var probe struct {
 		Action string `json:"action"`
@@ -258,7 +265,7 @@ func ParseConsoleInput(b []byte, cfg *Config) (action string, in Input, err erro
 	if err != nil {
 		return "", in, err
 	}
-	return ti.Kind.String(), ti.Input, nil
+	return "", ti.Input, nil
 }
 
 // decodeStrict decodes one JSON object, rejecting unknown fields and trailing data.

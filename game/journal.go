@@ -139,7 +139,7 @@ func (rec *Recorder) Step(in []Input) {
 		b := append(rec.buf[:0], `{"type":"hash","tick":`...)
 		b = strconv.AppendInt(b, t, 10)
 		b = append(b, `,"hash":"`...)
-		b = appendHex16(b, rec.r.Hash())
+		b = AppendHash(b, rec.r.Hash())
 		b = append(b, "\"}\n"...)
 		rec.buf = b
 		rec.write(b)
@@ -179,14 +179,6 @@ func (rec *Recorder) Close() error {
 	}
 	rec.w = nil
 	return rec.err
-}
-
-func appendHex16(b []byte, v uint64) []byte {
-	const digits = "0123456789abcdef"
-	for i := 60; i >= 0; i -= 4 {
-		b = append(b, digits[(v>>uint(i))&0xf])
-	}
-	return b
 }
 
 // ErrTruncated is returned by Replay, with the summary of what it replayed, for a journal that

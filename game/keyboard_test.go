@@ -130,3 +130,22 @@ func TestScheduledRoundAndTakeoverCarriesOver(t *testing.T) {
 		t.Fatal("an unknown game must be refused")
 	}
 }
+
+// TestParseConsoleInput: a console action of ConsoleActions comes back as action with no input; a
+// game input comes back as its input with action "", so the caller branches on action alone.
+func TestParseConsoleInput(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, a := range ConsoleActions {
+		action, in, err := ParseConsoleInput([]byte(`{"action":"`+a+`"}`), &cfg)
+		if err != nil || action != a || in.Kind != 0 || in.Names != nil {
+			t.Fatalf("%s: action %q, input %+v, %v", a, action, in, err)
+		}
+	}
+	action, in, err := ParseConsoleInput([]byte(`{"action":"game","game":"rain"}`), &cfg)
+	if err != nil || action != "" || in.Kind != KindGame || in.Value != int32(GameIndex("rain")) {
+		t.Fatalf("a game input: action %q, input %+v, %v", action, in, err)
+	}
+	if _, _, err := ParseConsoleInput([]byte(`{"action":"quit","lane":1}`), &cfg); err == nil {
+		t.Fatal("a console action with arguments was taken")
+	}
+}

@@ -69,9 +69,6 @@ func (l *Loop) TimeOf(tick int64) int64 {
 // Origin returns the show time of tick 0.
 func (l *Loop) Origin() int64 { return l.origin }
 
-// Rate returns ticks per second.
-func (l *Loop) Rate() int { return int(l.rate) }
-
 // SetStop makes the loop never step tick stop or later (0 lifts the limit): for scripted runs that
 // end at a known tick.
 func (l *Loop) SetStop(stop int64) { l.stop = stop }

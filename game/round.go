@@ -514,10 +514,26 @@ func (r *Round) Hash() uint64 {
 		}
 	}
 	r.hashBuf = b
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset64)
 	for _, c := range b {
 		h ^= uint64(c)
-		h *= 1099511628211
+		h *= fnvPrime64
+	}
+	return h
+}
+
+// The state hashes are 64-bit FNV-1a.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// fnvU64 mixes v's 8 bytes, least significant first, into the FNV-1a hash h.
+func fnvU64(h, v uint64) uint64 {
+	for i := 0; i < 8; i++ {
+		h ^= v & 0xff
+		h *= fnvPrime64
+		v >>= 8
 	}
 	return h
 }

@@ -125,25 +125,17 @@ func (s *Show) saveBefore() {
 // renumber the primary's next round at any time, and a standby takes each round's number from the
 // primary's stream when the round begins.
 func (s *Show) Hash() uint64 {
-	h := uint64(14695981039346656037)
-	mix := func(v uint64) {
-		for i := 0; i < 8; i++ {
-			h ^= v & 0xff
-			h *= 1099511628211
-			v >>= 8
-		}
-	}
-	mix(uint64(s.tick))
-	mix(uint64(gameIndex(s.game)))
+	h := fnvU64(fnvOffset64, uint64(s.tick))
+	h = fnvU64(h, uint64(GameIndex(s.game)))
 	if a, on := s.Attract(); on { // the last round is off the wall: only its keyboard lanes go on
-		mix(s.attractN)
+		h = fnvU64(h, s.attractN)
 		if a != nil {
-			mix(a.Hash())
+			h = fnvU64(h, a.Hash())
 		}
 		return h
 	}
 	if s.rec != nil {
-		mix(s.rec.r.Hash())
+		h = fnvU64(h, s.rec.r.Hash())
 	}
 	return h
 }
@@ -163,14 +155,8 @@ func (s *Show) SetClock(f func(tick int64) int64) { s.clock = f }
 // SetAutoplay puts the built-in player in every lane of the rounds that begin from now on.
 func (s *Show) SetAutoplay(on bool) { s.autoplay = on }
 
-// Autoplay reports whether the rounds are autoplayed.
-func (s *Show) Autoplay() bool { return s.autoplay }
-
 // Tick returns the number of ticks the show has stepped: the show tick of the next Step.
 func (s *Show) Tick() int64 { return s.tick }
-
-// SetTick makes t the show tick of the next Step (a standby joining a running show).
-func (s *Show) SetTick(t int64) { s.tick = t }
 
 // Round returns the current round (nil before the first start). It changes only in Step.
 func (s *Show) Round() *Round {
@@ -231,8 +217,24 @@ func (s *Show) BotInputs() []Input {
 func (s *Show) Began() (RoundParams, bool) { return s.began, s.beganOK }
 
 // Expect makes the next round begun in the next Step take exactly p's number, seed, game, countdown,
-// StartUS and names, instead of choosing them: a standby replays the round its primary began.
-func (s *Show) Expect(p RoundParams) { s.expect = &p }
+// StartUS and names, instead of choosing them: a standby replays the round its primary began. Like
+// Schedule, it refuses a game it does not know or names the wall cannot take (p comes from another
+// process: a round begun with them could not be built), and then expects nothing.
+func (s *Show) Expect(p RoundParams) error {
+	if err := s.checkRound(p); err != nil {
+		return err
+	}
+	s.expect = &p
+	return nil
+}
+
+// checkRound checks what a round begun with p's game and names needs.
+func (s *Show) checkRound(p RoundParams) error {
+	if !KnownGame(p.Game) {
+		return errUnknownGame(p.Game)
+	}
+	return CheckNames(p.Names, len(s.cfg.Lanes))
+}
 
 // inPlay reports whether a round is in play (begun and not over).
 func (s *Show) inPlay() bool { return s.rec != nil && !s.rec.r.Phase().Over() }
@@ -326,19 +328,14 @@ func (s *Show) nextRound() {
 // for a given show time lands: call it just before the Step of the tick it applies in. Later rounds
 // are numbered after it.
 func (s *Show) Schedule(p RoundParams) error {
-	if !KnownGame(p.Game) {
-		return errUnknownGame(p.Game)
-	}
-	if err := CheckNames(p.Names, len(s.cfg.Lanes)); err != nil {
+	if err := s.checkRound(p); err != nil {
 		return err
 	}
 	p.Wall = s.wall
 	if p.Countdown <= 0 {
 		p.Countdown, p.Running = 0, true
 	}
-	if p.Names == nil {
-		p.Names = s.names
-	} else {
+	if p.Names != nil { // the next rounds' names too; without any, begin takes the show's
 		s.names = append(s.names[:0], p.Names...)
 	}
 	s.begin(p)

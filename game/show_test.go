@@ -530,11 +530,15 @@ func TestRestoredShowFollowsTickForTick(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, rec := range log[bt:] {
-			if rec.began != nil {
-				if rec.sched {
-					sb.Schedule(*rec.began)
+			if rec.began != nil { // as a standby does: Expect first, then a scheduled round begins
+				if err := sb.Expect(*rec.began); err != nil {
+					t.Fatal(err)
 				}
-				sb.Expect(*rec.began)
+				if rec.sched {
+					if err := sb.Schedule(*rec.began); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			sb.Step(rec.in)
 			if sb.Hash() != rec.hash {
@@ -544,5 +548,23 @@ func TestRestoredShowFollowsTickForTick(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestExpectRefusesARoundItCouldNotBegin: a round's parameters from another process (a standby's
+// stream) naming a game this show does not know, or more names than lanes, are refused by Expect
+// as by Schedule; nothing is expected, and a start then begins the show's own next round instead of
+// panicking in begin.
+func TestExpectRefusesARoundItCouldNotBegin(t *testing.T) {
+	cfg := DefaultConfig()
+	s := NewShow(&cfg, nil)
+	for _, p := range []RoundParams{{Round: 9, Game: "nope"}, {Round: 9, Game: "targets", Names: make([]string, len(cfg.Lanes)+1)}} {
+		if err := s.Expect(p); err == nil {
+			t.Fatalf("Expect(%+v) took a round it cannot begin", p)
+		}
+	}
+	s.Step([]Input{{Kind: KindStart}})
+	if rd := s.Round(); rd == nil || rd.Params().Round != 1 || rd.GameName() != cfg.Round.Game {
+		t.Fatalf("the round begun after refused expectations: %+v", rd)
 	}
 }

@@ -280,6 +280,10 @@ func (o *Operator) AskQuit(now int64) {
 	o.ask, o.askKey, o.askSrc, o.askUntil = ActQuit, "", "window", now+int64(o.cfg.Keyboard.ConfirmMS)*1000
 }
 
+// SetGame tells the operator which game the show plays next (its index in game.Games; the show
+// is the truth, whoever chose it), so the next-game key picks the one after it.
+func (o *Operator) SetGame(idx int) { o.gameIdx = idx }
+
 // SetPaused tells the operator whether the current round is paused, so the pause key resumes it.
 func (o *Operator) SetPaused(p bool) { o.paused = p }
 

@@ -75,7 +75,7 @@ type FollowMsg struct {
 	Rate     int            `json:"rate,omitempty"`
 	OriginUS int64          `json:"origin_us,omitempty"` // the primary's show time of tick 0
 	Base     *game.ShowBase `json:"base,omitempty"`
-	Ticks    []FollowMsg    `json:"ticks,omitempty"` // the tick records since the base`
+	Ticks    []FollowMsg    `json:"ticks,omitempty"` // the tick records since the base
 	// Tick record (Type tick): the record itself.
 	TickRecord
 }

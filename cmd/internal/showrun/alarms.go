@@ -15,14 +15,11 @@ const (
 	AlarmJournal        = "journal"         // journal writes failing, or its queue over 64 MiB
 	AlarmInputsDropped  = "inputs_dropped"  // the loop's input queue overflowed
 	AlarmBackendDown    = "backend_down"    // the scoring backend does not answer
-	AlarmBackend        = "backend"         // the backend link reports a problem (gap, fenced, ...)
 	AlarmOutboxFull     = "outbox_full"     // scores held in memory: the outbox queue is full
 	AlarmDiskSpace      = "disk_space"      // under 1 GiB free where journals or the outbox go
 	AlarmNumbering      = "round_numbering" // round numbers not confirmed by the backend
 	AlarmStandby        = "standby"         // standby not following / diverged / dropped
-	AlarmFenced         = "fenced"          // another machine is primary
 	AlarmPlaybackEnded  = "playback_ended"  // an --evemu rehearsal has played to its end (info)
-	AlarmFrameMissing   = "frame_missing"   // a configured touch frame was not found at start
 	AlarmBackendRefused = "backend_refused" // a start command from the backend was refused
 )
 

@@ -57,13 +57,13 @@ func (b *backend) start(ctx context.Context, withClient bool) {
 	ctx, b.cancel = context.WithCancel(ctx)
 	b.ctx = ctx
 	if withClient {
-		b.startClient(ctx)
+		b.startClient()
 	}
 	go func() { b.runErr = b.outbox.Run(ctx); close(b.done) }()
 }
 
 // startClient connects to the backend (any goroutine, once).
-func (b *backend) startClient(context.Context) {
+func (b *backend) startClient() {
 	if b.clientOn.Swap(true) {
 		return
 	}

@@ -11,12 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/rs/zerolog"
 
 	"tapwall/cmd/internal/control"
 	"tapwall/game"
@@ -63,7 +63,6 @@ func showView(cfg *game.Config) (map[string]any, []byte, error) {
 // follower is one standby attached to this primary: a bounded ring of encoded tick records that
 // its own writer goroutine sends, and the last tick it acknowledged.
 type follower struct {
-	remote  string
 	mu      sync.Mutex
 	ring    [FollowRing][]byte
 	atUS    [FollowRing]int64 // show time each record was stepped at
@@ -97,8 +96,8 @@ func (f *follower) push(rec []byte, at, maxLag int64) bool {
 	return true
 }
 
-// pop copies the waiting records into out (one message each, appended back to back with their
-// lengths) and empties the ring.
+// pop copies the waiting records into out, one message an element (reusing the elements'
+// buffers), and empties the ring.
 func (f *follower) pop(out [][]byte) [][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -124,7 +123,6 @@ type follows struct {
 	snap      chan snapReq
 	lastTick  atomic.Int64
 	refused   atomic.Int64
-	log       zerolog.Logger
 	viewJSON  []byte
 	view      map[string]any
 }
@@ -217,7 +215,7 @@ func (r *Runner) serveFollower(ctx context.Context, conn *websocket.Conn, remote
 		refuse(netsync.FollowCodeConfig, fmt.Sprintf("config key %s differs between the primary and the standby: give both PCs the same show config (only frames, input, render, standby and desk keyboards may differ)", key))
 		return
 	}
-	f := &follower{remote: remote, wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	f := &follower{wake: make(chan struct{}, 1), gone: make(chan struct{})}
 	req := snapReq{f: f, reply: make(chan []byte, 1)}
 	select {
 	case fs.snap <- req:
@@ -319,7 +317,7 @@ func (r *Runner) write(conn *websocket.Conn, msgs [][]byte, maxLag time.Duration
 	return true
 }
 
-func appendInt(b []byte, v int64) []byte { return fmt.Appendf(b, "%d", v) }
+func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
 
 // recordTick keeps a stepped tick's record (frame goroutine) in the log a joiner's snapshot is
 // built from (a standby keeps it too: once promoted, it takes standbys itself) and, on a primary,
@@ -340,6 +338,7 @@ func (r *Runner) recordTick(tick int64, in []game.Input, scheduled bool) {
 	}
 	at := r.loop.TimeOf(tick)
 	hash := r.show.Hash()
+	r.lastHash = hash // a standby checks it against its primary's
 	r.recBuf = netsync.AppendTickRecord(r.recBuf[:0], tick, r.opt.Clock(), 0, in, began, scheduled, hash)
 	// The log keeps a run of ticks with nothing in them as one record (the last of them, with
 	// "skip": how many empty ticks come before it): a show waiting hours between rounds keeps a
@@ -445,7 +444,6 @@ type gate struct {
 	held     []gated
 	wake     chan struct{}
 	timeouts atomic.Int64
-	maxHeld  atomic.Int64
 }
 
 type gated struct {
@@ -519,10 +517,9 @@ func (g *gate) release(ob *netsync.Outbox, acked int64, all bool, timeout time.D
 		n++
 	}
 	g.held = append(g.held[:0], g.held[n:]...)
-	g.maxHeld.Store(max(g.maxHeld.Load(), int64(len(g.held))))
 }
 
-// Held returns how many events the gate holds.
+// heldN returns how many events the gate holds.
 func (g *gate) heldN() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -579,17 +576,7 @@ func (r *Runner) promote(now int64, why string) error {
 	}
 	off, _ := r.fclient.Offset()
 	last := r.show.Tick() - 1
-	origin := r.primaryOrigin + off
-	r.loop = game.NewLoop(r.cfg.Round.TickRate, origin)
-	r.loop.SetNext(last + 1)
-	r.loop.SetStop(r.opt.ExitAfterTicks)
-	for _, ti := range r.opt.Script {
-		if ti.Tick > last {
-			r.loop.PushAt(ti.Tick, ti.Input)
-			r.bySource[ti.Source]++
-		}
-	}
-	r.show.SetClock(func(tick int64) int64 { return r.showUS(tick) })
+	r.primaryLoop(r.primaryOrigin+off, last+1)
 	r.role = RolePrimary
 	epoch := r.primaryEpoch + 1
 	r.log.Warn().Str("why", why).Int64("tick", last+1).Uint64("epoch", epoch).Int64("offset_us", off).
@@ -604,9 +591,8 @@ func (r *Runner) promote(now int64, why string) error {
 				r.log.Error().Err(err).Msg("promotion: cannot persist the epoch; not connecting to the backend")
 				return
 			}
-			b.startClient(r.ctx)
+			b.startClient()
 		}()
 	}
-	r.promotedAt = now
 	return nil
 }

@@ -32,8 +32,10 @@ func catchUp(t *testing.T, p, s *harness) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		p.frame(nil) // the primary's frames answer a joiner's snapshot request
+		// The standby's clock first: its reader takes the clock offset from the snapshot the
+		// primary's frame answers, maybe before this goroutine runs on.
 		s.clock.us.Store(p.clock.now())
+		p.frame(nil) // the primary's frames answer a joiner's snapshot request
 		s.frame(nil)
 		if s.r.role == RoleDiverged {
 			t.Fatalf("the standby diverged: %+v", s.r.alarms.items)

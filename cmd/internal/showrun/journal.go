@@ -41,6 +41,9 @@ type journalWriter struct {
 	written int64       // bytes written since start
 	wake    chan struct{}
 	idle    chan struct{} // closed and replaced whenever the queue is found empty
+	// moved, if set, is told (on the writer's goroutine) when a round's journal was written under
+	// another name than the one named gave it, that name being taken.
+	moved func(round uint32, path string)
 }
 
 type journalOp struct {
@@ -53,24 +56,38 @@ type journalOp struct {
 // journalFile is one round's journal as the Show sees it: an io.WriteCloser that never blocks.
 type journalFile struct {
 	w     *journalWriter
-	name  string
+	name  string // the path named gave it; never changed
 	round uint32
-	file  *os.File // used only by the writer goroutine
+	// Used only by the writer goroutine: the file, and its path (name, or name-N when name was
+	// taken by another file).
+	file *os.File
+	path string
 }
 
-func newJournalWriter(dir string, start time.Time, log zerolog.Logger) *journalWriter {
-	return &journalWriter{dir: dir, start: start, log: log, wake: make(chan struct{}, 1), idle: make(chan struct{})}
+// newJournalWriter returns a writer of journals in dir for the show started at start; moved may
+// be nil (see journalWriter.moved).
+func newJournalWriter(dir string, start time.Time, log zerolog.Logger, moved func(round uint32, path string)) *journalWriter {
+	return &journalWriter{dir: dir, start: start, log: log, wake: make(chan struct{}, 1), idle: make(chan struct{}), moved: moved}
 }
 
-// open returns round r's journal: DIR/WALL-START-rNNNN.jsonl, with START the show's start time,
-// so a restarted show never overwrites an earlier show's journals. The file is created by the
-// writer goroutine.
-func (w *journalWriter) open(r *game.Round) *journalFile {
+// named returns round r's journal, not yet open: DIR/WALL-START-rNNNN.jsonl, with START the show's
+// start time, so a restarted show never overwrites an earlier show's journals.
+func (w *journalWriter) named(r *game.Round) *journalFile {
 	p := r.Params()
-	f := &journalFile{w: w, round: p.Round,
+	return &journalFile{w: w, round: p.Round,
 		name: filepath.Join(w.dir, fmt.Sprintf("%s-%s-r%04d.jsonl", p.Wall, w.start.UTC().Format("20060102T150405Z"), p.Round))}
-	w.push(journalOp{f: f, open: true})
-	return f
+}
+
+// open queues the creation of the journal's file, by the writer goroutine, under its name, or
+// name-N when a file has that name already (the writer's moved is told).
+func (f *journalFile) open() { f.w.push(journalOp{f: f, open: true}) }
+
+// where is the journal's file as the writer knows it: its path once open, else its name.
+func (f *journalFile) where() string {
+	if f.path != "" {
+		return f.path
+	}
+	return f.name
 }
 
 // Write queues p; it never blocks on the disk.
@@ -139,6 +156,7 @@ func (w *journalWriter) Run(ctx context.Context) {
 		}
 		w.mu.Unlock()
 		for i := range batch {
+			buf := batch[i].data // do reslices data as it writes: the whole buffer goes back
 			for wait := 10 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 				err := w.do(&batch[i])
 				w.mu.Lock()
@@ -151,17 +169,17 @@ func (w *journalWriter) Run(ctx context.Context) {
 				if err == nil {
 					break
 				}
-				w.log.Error().Err(err).Str("journal", batch[i].f.name).Msg("journal write failed; retrying, nothing is dropped")
+				w.log.Error().Err(err).Str("journal", batch[i].f.where()).Msg("journal write failed; retrying, nothing is dropped")
 				if ctx.Err() != nil && wait >= 2*time.Second {
-					w.log.Error().Err(err).Str("journal", batch[i].f.name).Msg("journal write still failing at exit: the rest of this journal is lost")
+					w.log.Error().Err(err).Str("journal", batch[i].f.where()).Msg("journal write still failing at exit: the rest of this journal is lost")
 					break
 				}
 				time.Sleep(wait) // the writer's own goroutine: no frame waits on it
 			}
-			if batch[i].data != nil {
+			if buf != nil {
 				w.mu.Lock()
-				w.queued -= int64(len(batch[i].data))
-				w.free = append(w.free, batch[i].data)
+				w.queued -= int64(len(batch[i].data)) // what a write given up at exit left
+				w.free = append(w.free, buf[:0])
 				w.mu.Unlock()
 				batch[i].data = nil
 			}
@@ -201,33 +219,36 @@ func (w *journalWriter) do(op *journalOp) error {
 			return fmt.Errorf("journal dir: %w", err)
 		}
 		if f.file == nil { // (a retry after a failed directory fsync has the file already)
-			base := strings.TrimSuffix(f.name, ".jsonl")
+			base, path := strings.TrimSuffix(f.name, ".jsonl"), f.name
 			for n := 2; ; n++ {
-				file, err := os.OpenFile(f.name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+				file, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 				if errors.Is(err, os.ErrExist) {
-					if st, serr := os.Lstat(f.name); serr == nil && st.Mode().IsRegular() && n < 100 {
-						f.name = fmt.Sprintf("%s-%d.jsonl", base, n) // someone's journal: never write into it
+					if st, serr := os.Lstat(path); serr == nil && st.Mode().IsRegular() && n < 100 {
+						path = fmt.Sprintf("%s-%d.jsonl", base, n) // someone's journal: never write into it
 						continue
 					}
-					file, err = os.OpenFile(f.name, os.O_WRONLY, 0) // not a journal (a pipe, ...): the disk's business
+					file, err = os.OpenFile(path, os.O_WRONLY, 0) // not a journal (a pipe, ...): the disk's business
 				}
 				if err != nil {
 					return fmt.Errorf("journal: %w", err)
 				}
-				f.file = file
+				f.file, f.path = file, path
 				break
+			}
+			if f.path != f.name && w.moved != nil {
+				w.moved(f.round, f.path)
 			}
 		}
 		if err := durable.SyncDir(w.dir); err != nil {
 			return err
 		}
 		w.mu.Lock()
-		w.current = f.name
+		w.current = f.path
 		w.mu.Unlock()
-		w.log.Info().Uint32("round", f.round).Str("journal", f.name).Msg("journal open")
+		w.log.Info().Uint32("round", f.round).Str("journal", f.path).Msg("journal open")
 	case op.data != nil:
 		if f.file == nil {
-			return fmt.Errorf("journal %s: not open", f.name)
+			return fmt.Errorf("journal %s: not open", f.where())
 		}
 		n, err := f.file.Write(op.data)
 		op.data = op.data[n:]
@@ -250,7 +271,7 @@ func (w *journalWriter) do(op *journalOp) error {
 			return fmt.Errorf("journal close: %w", err)
 		}
 		f.file = nil
-		w.log.Info().Uint32("round", f.round).Str("journal", f.name).Msg("journal closed and fsynced")
+		w.log.Info().Uint32("round", f.round).Str("journal", f.path).Msg("journal closed and fsynced")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tapwall/game"
+	"tapwall/render/scene"
 )
 
 // Promotion of a hot standby: what it steps before it takes over, its clock, when it is refused.
@@ -131,8 +132,8 @@ func TestAManualPromotionLongAfterThePrimaryDiedKeepsItsClock(t *testing.T) {
 	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = "ws" + strings.TrimPrefix(srv.URL, "http") + "/follow" })
 	deadline := time.Now().Add(10 * time.Second)
 	for s.r.loop == nil || s.r.show.Tick() != p.r.show.Tick() {
+		s.clock.us.Store(p.clock.now() + apart) // before the snapshot p's frame answers can be read
 		p.frame(nil)
-		s.clock.us.Store(p.clock.now() + apart)
 		s.frame(nil)
 		if time.Now().After(deadline) || s.r.role == RoleDiverged {
 			t.Fatalf("the standby did not catch up: role %s", s.r.role)
@@ -170,4 +171,33 @@ func TestPromotingAStandbyThatNeverJoinedIsRefused(t *testing.T) {
 		t.Fatalf("promotion of a standby with no snapshot: %v; role %s", err, s.r.role)
 	}
 	s.close()
+}
+
+// TestThePromoteKeysPromoteAStandbyOnly: the promote key, confirmed, promotes a standby from its
+// window; on a primary it does nothing (nothing is logged as refused).
+func TestThePromoteKeysPromoteAStandbyOnly(t *testing.T) {
+	press := func(h *harness, key string) {
+		h.clock.us.Add(16_667)
+		h.frame(&scene.Input{Keys: []scene.Key{{Name: key, Pressed: true}}})
+	}
+	p, url := servedPrimary(t, manualCfg, func(o *Options) { o.JournalDir = "" })
+	p.run(16_667, 300_000)
+	press(p, "KEY_F12")
+	press(p, "KEY_Y")
+	if p.r.role != RolePrimary || len(p.logs.events("promotion refused")) != 0 {
+		t.Fatalf("the promote keys on a primary: role %s, refusals logged %v", p.r.role, p.logs.events("promotion refused"))
+	}
+	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = url })
+	catchUp(t, p, s)
+	s.clock.us.Store(p.clock.now())
+	press(s, "KEY_F12")
+	if s.r.role != RoleStandby {
+		t.Fatalf("the promote key alone made the standby %s", s.r.role)
+	}
+	press(s, "KEY_Y")
+	if s.r.role != RolePrimary || len(s.logs.events("PROMOTED: this standby is the primary now")) != 1 {
+		t.Fatalf("the confirmed promote keys left the standby %s", s.r.role)
+	}
+	s.close()
+	p.close()
 }

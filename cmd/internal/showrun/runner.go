@@ -103,10 +103,10 @@ type Runner struct {
 	metrics     *metrics
 	alarms      alarms
 
-	started   bool
 	quit      atomic.Bool
 	shotTaken bool
 	hud       bool
+	help      []string // the key help, shared by every status published (read only)
 	mouseDown bool
 	pushFn    func(game.Input)
 	keyBuf    []input.KeyEvent
@@ -149,6 +149,8 @@ type Runner struct {
 	since         []byte        // the tick records since the base, back to back
 	sinceEnds     []int
 	recBuf        []byte
+	lastHash      uint64           // the show's hash after the last tick recorded
+	hashBuf       [16]byte         // lastHash in hex, for a standby's check
 	beganRec      game.RoundParams // the round begun in the tick being recorded
 	fclient       *netsync.FollowClient
 	followCancel  context.CancelFunc
@@ -156,15 +158,12 @@ type Runner struct {
 	followIn      []game.Input
 	primaryOrigin int64
 	primaryEpoch  uint64
-	promotedAt    int64
-	divergedAt    int64
 	fatal         error
-	scheduledNow  bool  // the tick being stepped began a round scheduled by the backend
 	emptyRun      int64 // ticks with nothing in them pending in the snapshot log as one record
 	emptyTick     int64
 	emptyHash     uint64
 	showID        string // this show's id: a standby adopts its primary's and keeps it once promoted
-	foreign       bool   // the primary now serves another show (it restarted): its ticks are ignored
+	foreign       bool   // the primary now serves another show (it restarted): link stopped, ticks ignored
 	followed      string // the id of the show this standby follows ("" before its first snapshot)
 	gateTimeouts  int64  // scores the gate released without a standby's ack, as last seen
 	gateTimeoutAt int64
@@ -205,7 +204,7 @@ func New(opt Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.follows = &follows{snap: make(chan snapReq, 4), log: opt.Log, view: view, viewJSON: viewJSON}
+	r.follows = &follows{snap: make(chan snapReq, 4), view: view, viewJSON: viewJSON}
 	var id [8]byte
 	crand.Read(id[:])
 	r.showID = hex.EncodeToString(id[:])
@@ -217,10 +216,11 @@ func New(opt Options) (*Runner, error) {
 	if r.wall, err = input.NewWall(cfg); err != nil {
 		return nil, err
 	}
+	r.help = keyHelp(r.op.Keymap(), len(cfg.Lanes))
 	r.op.Adjusted = func(a input.Adjustment) { r.adjust[a.Lane] = a }
 	r.mon = input.NewMonitor(cfg, r.wall, r.op.TakeoverHint)
 	if opt.JournalDir != "" {
-		r.journal = newJournalWriter(opt.JournalDir, opt.Start, opt.Log)
+		r.journal = newJournalWriter(opt.JournalDir, opt.Start, opt.Log, r.journalMoved)
 	}
 	r.show = game.NewShow(cfg, r.openJournal)
 	r.show.SetAutoplay(opt.Autoplay)
@@ -256,7 +256,6 @@ func New(opt Options) (*Runner, error) {
 	r.show.SetNextRound(next + 1)
 	r.base.Number = r.show.Number() // a standby joining before the first base numbers alike
 	r.metrics = newMetrics()
-	r.lat.init()
 	if r.backend != nil {
 		r.gate = newGate()
 	}
@@ -285,19 +284,34 @@ func (r *Runner) Fatal() error { return r.fatal }
 // openJournal opens a new round's journal (when there is a journal dir) and tells the outbox
 // where it is, so a score damaged on disk can be rebuilt from it. It never blocks.
 func (r *Runner) openJournal(rd *game.Round) (io.WriteCloser, error) {
-	var w io.WriteCloser
+	var f *journalFile
 	path := ""
 	if r.journal != nil {
-		f := r.journal.open(rd)
-		w, path = f, f.name
+		f = r.journal.named(rd)
+		path = f.name
 	}
-	if r.backend != nil {
+	if r.backend != nil { // before the writer opens it: a name it has to change is noted after this
 		p := rd.Params()
 		if err := r.backend.outbox.SetJournal(p.Wall, p.Round, path); err != nil {
 			r.log.Error().Err(err).Uint32("round", p.Round).Msg("outbox cannot note the round's journal")
 		}
 	}
-	return w, nil
+	if f == nil {
+		return nil, nil
+	}
+	f.open()
+	return f, nil
+}
+
+// journalMoved tells the outbox where round's journal was written when the name openJournal noted
+// was taken (the journal writer's goroutine: the outbox takes it under its own lock).
+func (r *Runner) journalMoved(round uint32, path string) {
+	if r.backend == nil {
+		return
+	}
+	if err := r.backend.outbox.SetJournal(r.cfg.Wall.ID, round, path); err != nil {
+		r.log.Error().Err(err).Uint32("round", round).Msg("outbox cannot note the round's journal")
+	}
 }
 
 // Show returns the show the runner runs (frame goroutine only).
@@ -422,7 +436,7 @@ func (r *Runner) applied(in *game.Input, tickUS int64) {
 	if lane >= 0 && lane < len(r.laneIn) {
 		r.laneIn[lane]++
 	}
-	r.lat.applied(in, lane, stamp)
+	r.lat.applied(lane, stamp)
 }
 
 // track keeps the newest known position of every contact down, for the touch markers.
@@ -460,19 +474,12 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 		return r.followFrame(now, win)
 	}
 	if r.loop == nil { // the first frame: tick 0 starts now, so ticks and frames are aligned
-		r.loop = game.NewLoop(r.cfg.Round.TickRate, now)
-		r.loop.SetStop(r.opt.ExitAfterTicks)
-		for _, ti := range r.opt.Script {
-			r.loop.PushAt(ti.Tick, ti.Input)
-			r.bySource[ti.Source]++
-		}
+		r.primaryLoop(now, 0)
 		if r.evemu != nil && r.opt.EvemuAt >= 0 {
 			r.evemu.start(r.loop.TimeOf(r.opt.EvemuAt))
 		}
-		r.show.SetClock(func(tick int64) int64 { return r.showUS(tick) })
 		r.fps.start(now)
 	}
-	r.frameNow = now
 	if r.quit.Load() || (r.calib != nil && r.calib.Done()) {
 		return false
 	}
@@ -516,6 +523,22 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 	return true
 }
 
+// primaryLoop makes the loop a primary steps from the clock: tick 0 at show time origin, next the
+// next tick to step, the script's inputs from next on queued, and the rounds' StartUS on the show
+// clock.
+func (r *Runner) primaryLoop(origin, next int64) {
+	r.loop = game.NewLoop(r.cfg.Round.TickRate, origin)
+	r.loop.SetNext(next)
+	r.loop.SetStop(r.opt.ExitAfterTicks)
+	for _, ti := range r.opt.Script {
+		if ti.Tick >= next {
+			r.loop.PushAt(ti.Tick, ti.Input)
+			r.bySource[ti.Source]++
+		}
+	}
+	r.show.SetClock(func(tick int64) int64 { return r.showUS(tick) })
+}
+
 // showUS is the show time, on the backend's clock when there is one, of show tick t: a round's
 // StartUS, fixed when it begins.
 func (r *Runner) showUS(t int64) int64 {
@@ -528,8 +551,10 @@ func (r *Runner) showUS(t int64) int64 {
 	return local
 }
 
-// syncOperator tells the keyboard logic what the round says: keyboard lanes and pause.
+// syncOperator tells the keyboard logic what the show says: the next game, keyboard lanes and
+// pause.
 func (r *Runner) syncOperator() {
+	r.op.SetGame(game.GameIndex(r.show.Game()))
 	rd := r.show.Round()
 	if rd == nil {
 		return
@@ -595,7 +620,7 @@ func (r *Runner) key(ev input.KeyEvent) {
 	r.ui(ui, ev.Source)
 }
 
-// ui does what a key asks of the window.
+// ui does what a key asks of the window: the HUD, quit, and on a standby (not a primary) promote.
 func (r *Runner) ui(ui input.UI, source string) {
 	switch ui {
 	case input.UIToggleHUD:
@@ -603,6 +628,13 @@ func (r *Runner) ui(ui input.UI, source string) {
 	case input.UIQuit:
 		r.log.Warn().Str("source", source).Msg("quit confirmed by operator")
 		r.Quit()
+	case input.UIPromote:
+		if r.role == RolePrimary {
+			return
+		}
+		if err := r.promote(r.frameNow, "promote keys ("+source+")"); err != nil {
+			r.log.Error().Err(err).Msg("promotion refused")
+		}
 	}
 }
 
@@ -634,13 +666,7 @@ func (r *Runner) consoleInputs(now int64) {
 			case "hud":
 				r.hud = !r.hud
 			case "next_game":
-				next := 0
-				for i, g := range game.Games {
-					if g == r.show.Game() {
-						next = (i + 1) % len(game.Games)
-					}
-				}
-				in := game.Input{Kind: game.KindGame, Source: game.SourceConsole, Value: int32(next), TimeUS: now}
+				in := game.Input{Kind: game.KindGame, Source: game.SourceConsole, Value: int32(game.NextGame(r.show.Game())), TimeUS: now}
 				r.loop.PushAt(tick, in)
 				r.noteInput(in)
 			default:
@@ -660,6 +686,7 @@ func (r *Runner) consoleInputs(now int64) {
 // latency bookkeeping).
 func (r *Runner) Step(in []game.Input) {
 	tick := r.loop.Next()
+	sched := false
 	if r.sched != nil {
 		p := *r.sched
 		r.sched = nil
@@ -668,15 +695,16 @@ func (r *Runner) Step(in []game.Input) {
 		if err := r.show.Schedule(p); err != nil {
 			r.log.Error().Err(err).Uint32("round", p.Round).Msg("start command refused")
 		} else {
-			r.scheduledNow = true
+			sched = true
 		}
 	}
 	r.show.Step(in)
-	r.afterStep(tick, in)
+	r.afterStep(tick, in, sched)
 }
 
-func (r *Runner) afterStep(tick int64, in []game.Input) {
-	defer func() { r.scheduledNow = false }()
+// afterStep is what follows a stepped tick (logs, scores, lane activity, the tick's record); sched
+// says a round scheduled by the backend began in it.
+func (r *Runner) afterStep(tick int64, in []game.Input, sched bool) {
 	rd := r.show.Round()
 	tickUS := r.loop.TimeOf(tick)
 	for i := range in {
@@ -691,7 +719,7 @@ func (r *Runner) afterStep(tick int64, in []game.Input) {
 			r.laneIn[lane]++
 		}
 	}
-	r.recordTick(tick, in, r.scheduledNow) // every tick goes to the standbys, attract screen included
+	r.recordTick(tick, in, sched) // every tick goes to the standbys, attract screen included
 	if err := r.show.Err(); err != nil {
 		r.alarms.set(AlarmJournal, -1, "JOURNAL: "+err.Error()+" — the round goes on without it", tickUS)
 	}

@@ -404,3 +404,64 @@ func TestStartupProblemsAreAlarmsFromTheFirstSecond(t *testing.T) {
 	}
 	h.close()
 }
+
+// consoleCall posts one console input line and runs frames until the runner has taken it.
+func consoleCall(t *testing.T, h *harness, line string) (int64, error) {
+	t.Helper()
+	type res struct {
+		tick int64
+		err  error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		tick, err := h.r.Input(context.Background(), []byte(line))
+		ch <- res{tick, err}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case r := <-ch:
+			return r.tick, r.err
+		default:
+		}
+		if len(h.r.console) > 0 {
+			h.clock.us.Add(16_667)
+			h.frame(nil)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console input %s was never answered", line)
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestTheNextGameKeyFollowsTheShowsGame: the operator's next-game key picks the game after the
+// one the show has now, whoever chose it (the console, a script, a promotion). It used to count
+// from its own idea of the game, set once from the config: after the console switched targets to
+// rain, the key picked rain again.
+func TestTheNextGameKeyFollowsTheShowsGame(t *testing.T) {
+	h := newHarness(t, quickRound+"[show]\nattract = false\n", func(o *Options) { o.JournalDir = "" })
+	h.frame(nil)
+	gameKey := &scene.Input{Keys: []scene.Key{{Name: "KEY_G", Pressed: true}}}
+	for _, c := range []struct{ line, want string }{
+		{`{"action":"next_game"}`, "rain"},
+		{`{"action":"game","game":"targets"}`, "targets"},
+		{`{"action":"game","game":"rain"}`, "rain"},
+	} {
+		if _, err := consoleCall(t, h, c.line); err != nil {
+			t.Fatalf("%s: %v", c.line, err)
+		}
+		h.run(16_667, 100_000)
+		if g := h.r.Show().Game(); g != c.want {
+			t.Fatalf("after %s the show's next game is %s, want %s", c.line, g, c.want)
+		}
+		want := game.Games[(slices.Index(game.Games[:], c.want)+1)%len(game.Games)]
+		h.clock.us.Add(16_667)
+		h.frame(gameKey)
+		h.run(16_667, 100_000)
+		if g := h.r.Show().Game(); g != want {
+			t.Fatalf("after %s the next-game key chose %s, want %s", c.line, g, want)
+		}
+	}
+	h.close()
+}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"tapwall/game"
-	"tapwall/input"
 	"tapwall/netsync"
 	"tapwall/render/scene"
 )
@@ -42,22 +41,12 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 	if n := r.opt.ExitAfterTicks; n > 0 && r.show.Tick() >= n && (r.opt.Screenshot == "" || r.shotTaken) {
 		return false
 	}
+	r.out = r.out[:0] // a standby's keys act on nothing but itself: their inputs are dropped
 	if win != nil {
-		r.out = r.out[:0] // a standby's keys act on nothing but itself: their inputs are dropped
-		r.standbyUI(r.windowKeys(now, win), now, "window keys")
+		r.ui(r.windowKeys(now, win), "window keys")
 	}
-	if r.keys != nil {
-		for drained := false; !drained; {
-			select {
-			case ev := <-r.keys.Events():
-				var ui input.UI
-				r.out, ui = r.op.Key(ev, r.out[:0])
-				r.standbyUI(ui, now, ev.Source)
-			default:
-				drained = true
-			}
-		}
-	}
+	r.deskKeys()
+	r.out = r.out[:0]
 	r.consoleInputs(now)
 	if r.role == RolePrimary { // promoted by a key or the console in this frame
 		return r.Frame(now, nil)
@@ -73,7 +62,7 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 		}
 		break
 	}
-	if r.role == RoleStandby && r.show != nil && r.cfg.Standby.PromoteAfterMS > 0 && !r.fclient.Dropped() {
+	if r.role == RoleStandby && r.cfg.Standby.PromoteAfterMS > 0 && !r.fclient.Dropped() {
 		_, at := r.fclient.Primary()
 		if silent := now - at; at > 0 && silent > int64(r.cfg.Standby.PromoteAfterMS)*1000 {
 			if err := r.promote(now, fmt.Sprintf("the primary's ticks stopped %d ms ago", silent/1000)); err == nil {
@@ -92,18 +81,6 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 	return true
 }
 
-// standbyUI does what a standby's key asks: promote (confirmed), the HUD, quit.
-func (r *Runner) standbyUI(ui input.UI, now int64, source string) {
-	switch ui {
-	case input.UIPromote:
-		if err := r.promote(now, "promote keys ("+source+")"); err != nil {
-			r.log.Error().Err(err).Msg("promotion refused")
-		}
-	default:
-		r.ui(ui, source)
-	}
-}
-
 // follow applies one message of the primary's stream: a snapshot rebuilds the show, a tick
 // record steps it.
 func (r *Runner) follow(m netsync.FollowMsg, now int64) {
@@ -116,7 +93,7 @@ func (r *Runner) follow(m netsync.FollowMsg, now int64) {
 			r.diverge(m.Tick, "snapshot: "+err.Error(), now)
 		}
 	case netsync.FollowTick:
-		if r.show == nil || r.role != RoleStandby || r.foreign {
+		if r.role != RoleStandby || r.foreign {
 			return
 		}
 		if err := r.applyRecord(&m); err != nil {
@@ -132,24 +109,26 @@ func (r *Runner) restore(m netsync.FollowMsg, now int64) error {
 	}
 	if r.followed != "" && m.ShowID != r.followed {
 		// The primary's address now serves another show: it was restarted and lost the show this
-		// standby holds. The standby keeps its show, and the old primary's silence stands.
+		// standby holds. The standby keeps its show and stops following the address: it
+		// acknowledges none of the other show's ticks, and the link's last sight of a primary
+		// advancing stands (the old primary's, or this snapshot's arrival when its tick is
+		// higher), so the silence still promotes this standby after promote_after_ms.
 		if !r.foreign {
 			r.foreign = true
-			msg := fmt.Sprintf("THE PRIMARY AT %s NOW SERVES ANOTHER SHOW (restarted?): this standby keeps the show it holds and takes over when promoted", r.opt.Follow)
+			r.stopFollow()
+			msg := fmt.Sprintf("THE PRIMARY AT %s NOW SERVES ANOTHER SHOW (restarted?): this standby keeps the show it holds, no longer follows that address, and takes over when promoted", r.opt.Follow)
 			r.alarms.set(AlarmStandby, -1, msg, now)
 			r.log.Error().Str("show", m.ShowID).Str("followed", r.followed).Msg(msg)
 		}
 		return nil
 	}
 	r.foreign = false
-	if r.show != nil {
-		r.show.Close()
-	}
+	r.show.Close()
 	if r.journal != nil { // a rejoin writes its journals afresh, under new names
 		if r.journalStop != nil {
 			r.journalStop() // the old writer writes what the old show queued, then ends
 		}
-		r.journal = newJournalWriter(r.opt.JournalDir, time.Now(), r.log)
+		r.journal = newJournalWriter(r.opt.JournalDir, time.Now(), r.log, r.journalMoved)
 		r.runJournal()
 	}
 	sh, err := game.RestoreShow(r.cfg, *m.Base, r.openJournal)
@@ -188,7 +167,7 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 	for k := m.T - m.Skip; k < m.T; k++ { // a snapshot's run of ticks with nothing in them
 		r.loop.SetNext(k)
 		r.show.Step(nil)
-		r.afterStep(k, nil)
+		r.afterStep(k, nil, false)
 	}
 	r.followIn = r.followIn[:0]
 	for _, raw := range m.Inputs {
@@ -199,28 +178,24 @@ func (r *Runner) applyRecord(m *netsync.FollowMsg) error {
 		r.followIn = append(r.followIn, ti.Input)
 	}
 	if m.Began != nil {
-		if !game.KnownGame(m.Began.Game) {
-			return fmt.Errorf("tick %d: the round begun plays an unknown game %q", m.T, m.Began.Game)
-		}
-		if err := game.CheckNames(m.Began.Names, len(r.cfg.Lanes)); err != nil {
-			return fmt.Errorf("tick %d: the round begun: %v", m.T, err)
-		}
 		// Expect first: a scheduled round begins in Schedule, and must take the primary's
 		// parameters (its StartUS above all: every event's show_us derives from it).
-		r.show.Expect(*m.Began)
+		if err := r.show.Expect(*m.Began); err != nil {
+			return fmt.Errorf("tick %d: the round begun: %w", m.T, err)
+		}
 		if m.Sched {
 			if err := r.show.Schedule(*m.Began); err != nil {
 				return fmt.Errorf("tick %d: %v", m.T, err)
 			}
-			r.scheduledNow = true
 		}
 	}
 	r.loop.SetNext(m.T)
 	r.show.Step(r.followIn)
-	r.afterStep(m.T, r.followIn)
+	r.afterStep(m.T, r.followIn, m.Began != nil && m.Sched)
 	r.loop.SetNext(m.T + 1)
-	if got := game.FormatHash(r.show.Hash()); got != m.Hash {
-		return fmt.Errorf("state hash after tick %d is %s, the primary's %s", m.T, got, m.Hash)
+	// recordTick (in afterStep) hashed the show after this tick: compared without allocating.
+	if string(game.AppendHash(r.hashBuf[:0], r.lastHash)) != m.Hash {
+		return fmt.Errorf("state hash after tick %d is %s, the primary's %s", m.T, game.FormatHash(r.lastHash), m.Hash)
 	}
 	return nil
 }
@@ -230,7 +205,7 @@ func (r *Runner) diverge(tick int64, why string, now int64) {
 	if r.role == RoleDiverged {
 		return
 	}
-	r.role, r.divergedAt = RoleDiverged, now
+	r.role = RoleDiverged
 	msg := fmt.Sprintf("STANDBY DIVERGED at tick %d: %s — it will not take over; restart it with --follow to rejoin", tick, why)
 	r.alarms.set(AlarmStandby, -1, msg, now)
 	r.stopFollow()

@@ -245,3 +245,77 @@ func TestAStandbyKeepsItsShowWhenItsPrimaryComesBackEmpty(t *testing.T) {
 	p1.close()
 	p2.close()
 }
+
+// TestAStandbyStopsFollowingARestartedPrimary: the primary dies and a fresh show comes up at its
+// address, its ticks soon beyond the ones the standby holds. The standby keeps the real show and
+// stops following the address: it acknowledges none of the other show's ticks (they would loosen
+// that show's score gate with acks of ticks this standby never steps), and the old primary's
+// silence stands, so it still promotes itself after promote_after_ms. It used to go on taking the
+// new show's beats and records as the primary advancing, and never promoted.
+func TestAStandbyStopsFollowingARestartedPrimary(t *testing.T) {
+	const cfg = "[round]\ncountdown_seconds = 0\nseconds = 30\n[show]\nattract = false\n[standby]\npromote_after_ms = 1000\n"
+	script := []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
+	p1 := newHarness(t, cfg, func(o *Options) { o.Script = script; o.JournalDir = "" })
+	var serving atomic.Pointer[harness]
+	serving.Store(p1)
+	ctx1, kill1 := context.WithCancel(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := serving.Load()
+		if p == p1 {
+			req = req.WithContext(ctx1)
+		}
+		p.r.FollowHandler().ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	p1.run(16_667, 1_000_000)
+	s := newHarness(t, cfg, func(o *Options) { o.Follow = "ws" + strings.TrimPrefix(srv.URL, "http") + "/follow" })
+	catchUp(t, p1, s)
+	held := s.r.show.Tick()
+	p2 := newHarness(t, cfg, func(o *Options) { o.JournalDir = "" }) // the restarted primary, already past the held tick
+	p2.run(16_667, 2_000_000)
+	serving.Store(p2)
+	kill1() // the old process dies
+	for deadline := time.Now().Add(10 * time.Second); !s.r.foreign; {
+		p2.frame(nil) // clocks stand: the standby is not silent yet, and p2 answers its snapshot
+		s.frame(nil)
+		if time.Now().After(deadline) {
+			t.Fatal("the standby never saw the restarted primary's snapshot")
+		}
+		runtime.Gosched()
+	}
+	for i := 0; s.r.role != RolePrimary; i++ { // both clocks run on; p2 steps ticks past held
+		if i == 300 {
+			t.Fatalf("5 s after the old primary's last tick the standby is still %s", s.r.role)
+		}
+		p2.clock.us.Add(16_667)
+		s.clock.us.Add(16_667)
+		p2.frame(nil)
+		// The standby's reader takes p2's record of the tick before its frame, while it follows.
+		for deadline := time.Now().Add(10 * time.Second); s.r.followCancel != nil; {
+			if tick, _ := s.r.fclient.Primary(); tick >= p2.r.show.Tick()-1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the restarted primary's tick never reached the standby's link")
+			}
+			runtime.Gosched()
+		}
+		s.frame(nil)
+		if s.r.show.Tick() < held {
+			t.Fatalf("the standby dropped its show at tick %d for the restarted primary's at tick %d", held, s.r.show.Tick())
+		}
+	}
+	if rd := s.r.show.Round(); rd == nil || rd.Params().Round != 1 {
+		t.Fatalf("the promoted standby plays %+v, not the old primary's round 1", rd)
+	}
+	for deadline := time.Now().Add(10 * time.Second); p2.r.follows.attached(); {
+		p2.frame(nil)
+		if time.Now().After(deadline) {
+			t.Fatal("the standby is still attached to the restarted primary")
+		}
+		runtime.Gosched()
+	}
+	s.close()
+	p1.close()
+	p2.close()
+}

@@ -93,11 +93,9 @@ type laneLatency struct {
 	worst int64
 }
 
-func (l *latency) init() {}
-
 // applied notes an input of lane (-1: none) applied in a tick, stamped stamp (its timestamp, or
 // its tick's start for a scripted input): it waits for the next frame drawn.
-func (l *latency) applied(in *game.Input, lane int, stamp int64) {
+func (l *latency) applied(lane int, stamp int64) {
 	if l.n == len(l.pending) {
 		l.overflow++
 		return
@@ -443,11 +441,12 @@ func (r *Runner) publish(now int64) {
 		st.Following = r.opt.Follow
 		tick, _ := r.fclient.Primary()
 		st.FollowLagTicks = max(0, tick-(r.show.Tick()-1))
-		if state, _ := r.fclient.State(); state != "following" {
+		switch state, _ := r.fclient.State(); {
+		case r.foreign: // the link is stopped: its last state says nothing
+			st.Backend = "standby: not following: the primary's address serves another show"
+		case state != "following":
 			st.Backend = "standby: " + state
 		}
-	} else if r.role == RolePrimary && r.fclient != nil {
-		st.Following = ""
 	}
 	for s := game.Source(0); s < game.NumSources; s++ {
 		st.Inputs[s.String()] = r.bySource[s]
@@ -503,13 +502,7 @@ func (r *Runner) publish(now int64) {
 		}
 		st.Prompt = &control.Prompt{Text: text, LeftMS: left / 1000, Action: a}
 	}
-	for _, h := range r.op.Keymap().Help() {
-		var n int
-		if _, err := fmt.Sscanf(strings.TrimSpace(h[12:]), "select lane %d", &n); err == nil && n > len(r.cfg.Lanes) {
-			continue // only lanes that exist
-		}
-		st.Help = append(st.Help, h)
-	}
+	st.Help = r.help
 	switch {
 	case r.journal == nil:
 		st.Journal = "off (--journal-dir \"\")"
@@ -552,6 +545,20 @@ func (r *Runner) publish(now int64) {
 	if r.backend != nil {
 		r.backend.client.SetStatus(wallStatus(&st, rd, now))
 	}
+}
+
+// keyHelp is the key help the status and the HUD show: km's, less the lanes the wall does not have.
+// The keymap never changes once the runner is built: New computes it once.
+func keyHelp(km *input.Keymap, lanes int) []string {
+	var out []string
+	for _, h := range km.Help() {
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(h[12:]), "select lane %d", &n); err == nil && n > lanes {
+			continue // only lanes that exist
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // wallStatus is what the backend's pages (overlay, director) get of the show: names, scores,
@@ -599,10 +606,9 @@ func (r *Runner) Input(ctx context.Context, line []byte) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", control.ErrBadInput, err)
 	}
-	switch action {
-	case "quit", "hud", "next_game":
+	if action != "" { // one of game.ConsoleActions
 		req.ui = action
-	default:
+	} else {
 		in.Source = game.SourceConsole
 		req.in = in
 	}
