@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, vet, the pure packages with CGO_ENABLED=0, the
-# window under Xvfb, bounded fuzzing (10 s a target; TAPWALL_FUZZTIME changes it) and one pass of every
-# benchmark. The ordinary tests also replay every fuzz seed and the committed testdata/fuzz inputs.
+# race detector on the concurrent ones, the window under Xvfb, bounded fuzzing (10 s a target;
+# TAPWALL_FUZZTIME changes it) and one pass of every benchmark. The ordinary tests also replay every
+# fuzz seed and the committed testdata/fuzz inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -20,6 +21,9 @@ if [ -n "$missing" ]; then echo "packages in no test list of scripts/test.sh: $m
 
 echo "== pure packages and the headless CLI (CGO_ENABLED=0)"
 CGO_ENABLED=0 go test -count=1 $pure
+
+echo "== the race detector on the concurrent packages (needs cgo)"
+go test -race -count=1 ./game/... ./input/... ./netsync/... ./cmd/internal/...
 
 echo "== window and render tests (Xvfb)"
 xvfb-run -a go test -count=1 $window
