@@ -298,20 +298,24 @@ func TestInputToFrameLatencyUnderXvfb(t *testing.T) {
 		w.waitTick(t, w.status(t).Tick+6)
 	}
 	st := w.waitTick(t, 740)
-	// One frame (the frames' own period, p99, at least 60 Hz's) plus one tick at 60 Hz.
-	frame := max(1000/60.0, st.FrameP99MS)
-	bound := frame + 1000/60.0 + 0.5 // half a millisecond for the clock's reads
-	fps := st.FPS
+	// p99 within one frame plus one tick at 60 Hz, the frame being the p99 period of the frames
+	// that showed the lane's inputs: a stall of the machine (another test compiling, Xvfb) weighs on
+	// the inputs it delays and on their frames alike. The typical input (p50) is held to one frame
+	// of at least 60 Hz plus one tick.
+	const tick = 1000 / 60.0
 	measured := 0
 	for _, l := range st.Lanes {
-		if l.Latency.Count == 0 {
+		lt := l.Latency
+		if lt.Count == 0 {
 			continue
 		}
 		measured++
-		if l.Latency.P99 > bound || l.Latency.P99 < 0 {
-			t.Errorf("lane %d (%s): p99 %.1f ms over one frame + one tick (%.1f ms at %.0f FPS); p50 %.1f max %.1f over %d inputs",
-				l.Index, l.Name, l.Latency.P99, bound, fps, l.Latency.P50, l.Latency.Max, l.Latency.Count)
+		if lt.P99 > max(tick, lt.FrameP99)+tick || lt.P50 > max(tick, st.FrameP99MS)+tick || lt.P50 < 0 {
+			t.Errorf("lane %d (%s): p50 %.1f p99 %.1f max %.1f ms over %d inputs; their frames' p99 period %.1f ms, all frames' %.1f ms (%.0f FPS): over one frame + one tick",
+				l.Index, l.Name, lt.P50, lt.P99, lt.Max, lt.Count, lt.FrameP99, st.FrameP99MS, st.FPS)
 		}
+		t.Logf("lane %d (%s): p50 %.1f p99 %.1f max %.1f ms over %d inputs; their frames' p99 period %.1f ms (%.0f FPS)",
+			l.Index, l.Name, lt.P50, lt.P99, lt.Max, lt.Count, lt.FrameP99, st.FPS)
 	}
 	if measured < 2 || st.Lanes[0].Latency.Count < 250 || !st.Lanes[2].Keyboard {
 		t.Fatalf("latency measured in %d lanes; lane 0 %d inputs; lane 2 keyboard %v (window keys did not arrive?)\n%+v",

@@ -100,6 +100,11 @@ type Latency struct {
 	P99   float64 `json:"p99_ms"`
 	Max   float64 `json:"max_ms"`
 	Count int64   `json:"count"`
+	// FrameP99 is the p99 of the frame periods (each the time since the frame before it) of the
+	// frames that showed these inputs. An input waits at most for its tick to end and then for the
+	// next frame: its latency is under its frame's period plus one tick, so P99 stays under
+	// FrameP99 plus one tick; more says inputs wait beyond that (a frame's step budget ran out).
+	FrameP99 float64 `json:"frame_p99_ms"`
 }
 
 // Prompt is a question waiting for confirmation.

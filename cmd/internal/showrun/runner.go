@@ -129,6 +129,7 @@ type Runner struct {
 	laneIn    [game.MaxLanes]int64 // inputs per lane, for the console's rates
 	rates     rateWindow
 	frameNow  int64      // show time the current frame was stepped to
+	shownNow  int64      // frameNow of the last frame drawn (0: none yet)
 	periods   [256]int64 // recent frame periods, µs
 	nperiods  int
 	scale     float64
@@ -909,7 +910,12 @@ func (r *Runner) Drawn(now int64, scale float64, err error) {
 	r.scale = scale
 	// The frame shows the state stepped to this frame's show time: its inputs count as presented
 	// then (the GPU's swap and the display's scan-out come on top, up to a frame with vsync).
-	r.lat.presented(r.frameNow, r.metrics)
+	period := r.frameNow - r.shownNow
+	if r.shownNow == 0 {
+		period = 0
+	}
+	r.shownNow = r.frameNow
+	r.lat.presented(r.frameNow, period, r.metrics)
 }
 
 // ShotErr returns the error of writing the screenshot, if any.

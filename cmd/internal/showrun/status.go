@@ -89,6 +89,7 @@ const laneSamples = 512
 
 type laneLatency struct {
 	ring  [laneSamples]int64 // µs
+	gaps  [laneSamples]int64 // the period of the frame that showed each, µs
 	n     int64
 	worst int64
 }
@@ -104,14 +105,16 @@ func (l *latency) applied(lane int, stamp int64) {
 	l.n++
 }
 
-// presented closes the inputs waiting for a frame: the frame drawn at now shows them.
-func (l *latency) presented(now int64, m *metrics) {
+// presented closes the inputs waiting for a frame: the frame drawn at now, period after the frame
+// before it, shows them.
+func (l *latency) presented(now, period int64, m *metrics) {
 	for _, p := range l.pending[:l.n] {
 		d := max(now-p.stamp, 0)
 		m.latency.Observe(float64(d) / 1e6)
 		if p.lane >= 0 {
 			ll := &l.lanes[p.lane]
 			ll.ring[ll.n%laneSamples] = d
+			ll.gaps[ll.n%laneSamples] = period
 			ll.n++
 			ll.worst = max(ll.worst, d)
 		}
@@ -127,10 +130,13 @@ func (l *latency) lane(lane int) control.Latency {
 		return control.Latency{}
 	}
 	s := l.scratch[:k]
-	copy(s, ll.ring[:k])
-	slices.Sort(s)
-	q := func(p int) float64 { return float64(s[min(k-1, (k*p+99)/100-1)]) / 1000 }
-	return control.Latency{P50: q(50), P99: q(99), Max: float64(ll.worst) / 1000, Count: ll.n}
+	q := func(ring *[laneSamples]int64, p int) float64 {
+		copy(s, ring[:k])
+		slices.Sort(s)
+		return float64(s[min(k-1, (k*p+99)/100-1)]) / 1000
+	}
+	return control.Latency{P50: q(&ll.ring, 50), P99: q(&ll.ring, 99), Max: float64(ll.worst) / 1000, Count: ll.n,
+		FrameP99: q(&ll.gaps, 99)}
 }
 
 // fpsMeter counts frames and ticks over windows of a second.
