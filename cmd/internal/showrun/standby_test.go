@@ -211,22 +211,11 @@ func TestADivergedStandbyStaysDiverged(t *testing.T) {
 // must keep it: the snapshot names another show (show_id), so it is not adopted (an alarm says
 // so), and a promotion continues the real show.
 func TestAStandbyKeepsItsShowWhenItsPrimaryComesBackEmpty(t *testing.T) {
-
 	script := []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
 	p1 := newHarness(t, manualCfg, func(o *Options) { o.Script = script; o.JournalDir = "" })
-	var serving atomic.Pointer[harness]
-	serving.Store(p1)
-	ctx1, kill1 := context.WithCancel(context.Background())
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		p := serving.Load()
-		if p == p1 {
-			req = req.WithContext(ctx1)
-		}
-		p.r.FollowHandler().ServeHTTP(w, req)
-	}))
-	defer srv.Close()
+	url, serving, kill1 := followAddress(t, p1)
 	p1.run(16_667, 3_000_000)
-	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = "ws" + strings.TrimPrefix(srv.URL, "http") + "/follow" })
+	s := newHarness(t, manualCfg, func(o *Options) { o.Follow = url })
 	catchUp(t, p1, s)
 	held := s.r.show.Tick()
 	p2 := newHarness(t, manualCfg, func(o *Options) { o.JournalDir = "" }) // the restarted primary
@@ -256,19 +245,9 @@ func TestAStandbyStopsFollowingARestartedPrimary(t *testing.T) {
 	const cfg = "[round]\ncountdown_seconds = 0\nseconds = 30\n[show]\nattract = false\n[standby]\npromote_after_ms = 1000\n"
 	script := []game.TickInput{{Tick: 1, Input: game.Input{Kind: game.KindStart}}}
 	p1 := newHarness(t, cfg, func(o *Options) { o.Script = script; o.JournalDir = "" })
-	var serving atomic.Pointer[harness]
-	serving.Store(p1)
-	ctx1, kill1 := context.WithCancel(context.Background())
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		p := serving.Load()
-		if p == p1 {
-			req = req.WithContext(ctx1)
-		}
-		p.r.FollowHandler().ServeHTTP(w, req)
-	}))
-	defer srv.Close()
+	url, serving, kill1 := followAddress(t, p1)
 	p1.run(16_667, 1_000_000)
-	s := newHarness(t, cfg, func(o *Options) { o.Follow = "ws" + strings.TrimPrefix(srv.URL, "http") + "/follow" })
+	s := newHarness(t, cfg, func(o *Options) { o.Follow = url })
 	catchUp(t, p1, s)
 	held := s.r.show.Tick()
 	p2 := newHarness(t, cfg, func(o *Options) { o.JournalDir = "" }) // the restarted primary, already past the held tick
@@ -318,4 +297,22 @@ func TestAStandbyStopsFollowingARestartedPrimary(t *testing.T) {
 	s.close()
 	p1.close()
 	p2.close()
+}
+
+// followAddress serves the follow stream of the harness serving holds, p1 at first, at one
+// address (a primary's PC restarted in place: store another harness). kill1 ends p1's streams, as
+// the death of its process would; the server stops when the test ends.
+func followAddress(t *testing.T, p1 *harness) (url string, serving *atomic.Pointer[harness], kill1 func()) {
+	serving = &atomic.Pointer[harness]{}
+	serving.Store(p1)
+	ctx1, kill1 := context.WithCancel(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		p := serving.Load()
+		if p == p1 {
+			req = req.WithContext(ctx1)
+		}
+		p.r.FollowHandler().ServeHTTP(w, req)
+	}))
+	t.Cleanup(func() { kill1(); srv.Close() })
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/follow", serving, kill1
 }
