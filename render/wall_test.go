@@ -2,6 +2,7 @@ package render
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"testing"
 
@@ -134,23 +135,28 @@ func TestResultsShareRanksAndMarkTies(t *testing.T) {
 // sameShape reports whether the bright pixels of two equally sized regions are at the same places,
 // but for a few edge pixels (2 %) where the lanes' own colours under them tip the balance.
 func sameShape(img *image.RGBA, a, b image.Rectangle, lim uint8) bool {
+	return sameLit(img, a, b, func(c color.RGBA) bool { return max(c.R, c.G, c.B) > lim }, 50)
+}
+
+// sameLit reports whether the pixels lit (by lit) in two equally sized regions are at the same
+// places, but for one in tol of them (some lit, and not all where it differs).
+func sameLit(img *image.RGBA, a, b image.Rectangle, lit func(color.RGBA) bool, tol int) bool {
 	if a.Dx() != b.Dx() || a.Dy() != b.Dy() {
 		return false
 	}
-	diff, lit := 0, 0
+	diff, n := 0, 0
 	for y := 0; y < a.Dy(); y++ {
 		for x := 0; x < a.Dx(); x++ {
-			ca, cb := img.RGBAAt(a.Min.X+x, a.Min.Y+y), img.RGBAAt(b.Min.X+x, b.Min.Y+y)
-			la, lb := max(ca.R, ca.G, ca.B) > lim, max(cb.R, cb.G, cb.B) > lim
+			la, lb := lit(img.RGBAAt(a.Min.X+x, a.Min.Y+y)), lit(img.RGBAAt(b.Min.X+x, b.Min.Y+y))
 			if la || lb {
-				lit++
+				n++
 			}
 			if la != lb {
 				diff++
 			}
 		}
 	}
-	return lit > 0 && diff*50 <= lit
+	return n > 0 && diff*tol <= n
 }
 
 // TestCountdownInEveryLaneAtOnce: the countdown digit is drawn in every lane in the same frame,
@@ -225,21 +231,5 @@ func whites(img *image.RGBA, rect image.Rectangle, lim uint8) int {
 // but for the odd edge pixel (1 %): a text scaled between pixels is sampled at float32 positions
 // whose last bits depend on how far right its lane is.
 func sameWhite(img *image.RGBA, a, b image.Rectangle, lim uint8) bool {
-	if a.Dx() != b.Dx() || a.Dy() != b.Dy() {
-		return false
-	}
-	diff, lit := 0, 0
-	for y := 0; y < a.Dy(); y++ {
-		for x := 0; x < a.Dx(); x++ {
-			ca, cb := img.RGBAAt(a.Min.X+x, a.Min.Y+y), img.RGBAAt(b.Min.X+x, b.Min.Y+y)
-			wa, wb := min(ca.R, ca.G, ca.B) > lim, min(cb.R, cb.G, cb.B) > lim
-			if wa || wb {
-				lit++
-			}
-			if wa != wb {
-				diff++
-			}
-		}
-	}
-	return lit > 0 && diff*100 <= lit
+	return sameLit(img, a, b, func(c color.RGBA) bool { return min(c.R, c.G, c.B) > lim }, 100)
 }

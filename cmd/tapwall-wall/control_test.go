@@ -375,12 +375,8 @@ func TestConsolePageOfARealShow(t *testing.T) {
 	}
 	wait := func(expr string) {
 		t.Helper()
-		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-		defer wcancel()
-		if err := p.WaitFor(wctx, expr); err != nil {
-			var dom string
-			p.Eval(ctx, `document.body.innerText`, &dom)
-			t.Fatalf("%v\npage text:\n%s", err, dom)
+		if err := p.WaitOrText(ctx, expr, 30*time.Second); err != nil {
+			t.Fatal(err)
 		}
 	}
 	wait(`document.getElementById("conn").textContent === "LIVE"`)

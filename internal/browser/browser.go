@@ -275,6 +275,22 @@ func (p *Page) WaitFor(ctx context.Context, expr string) error {
 	}
 }
 
+// WaitOrText is WaitFor for at most d. Its error carries the page's text (document.body.innerText):
+// what a test that fails on a page wants to show.
+func (p *Page) WaitOrText(ctx context.Context, expr string, d time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	err := p.WaitFor(wctx, expr)
+	if err == nil {
+		return nil
+	}
+	var text string
+	if terr := p.Eval(ctx, `document.body.innerText`, &text); terr != nil {
+		text = "(unreadable: " + terr.Error() + ")"
+	}
+	return fmt.Errorf("%w\npage text:\n%s", err, text)
+}
+
 // Screenshot returns the page's viewport as PNG bytes.
 func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
 	var r struct {

@@ -80,12 +80,8 @@ func TestConsolePageInChromium(t *testing.T) {
 	}
 	wait := func(expr string) {
 		t.Helper()
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer wcancel()
-		if err := p.WaitFor(wctx, expr); err != nil {
-			var dom string
-			p.Eval(ctx, `document.body.innerText`, &dom)
-			t.Fatalf("%v\npage text:\n%s", err, dom)
+		if err := p.WaitOrText(ctx, expr, 10*time.Second); err != nil {
+			t.Fatal(err)
 		}
 	}
 	eval := func(expr string, v any) {
@@ -281,12 +277,8 @@ func TestConsolePageStaleAndToken(t *testing.T) {
 	}
 	wait := func(expr string) {
 		t.Helper()
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer wcancel()
-		if err := p.WaitFor(wctx, expr); err != nil {
-			var dom string
-			p.Eval(ctx, `document.body.innerText`, &dom)
-			t.Fatalf("%v\npage text:\n%s", err, dom)
+		if err := p.WaitOrText(ctx, expr, 10*time.Second); err != nil {
+			t.Fatal(err)
 		}
 	}
 	wait(`!document.getElementById("token-dialog").classList.contains("hidden")`)
