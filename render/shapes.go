@@ -144,6 +144,12 @@ func (b *batch) poly(dst *ebiten.Image, p []pt, c rgba, kind float32, p1, p2, p3
 			return
 		}
 	}
+	b.emit(dst, p, c, kind, p1, p2, p3)
+}
+
+// emit adds the polygon p as a fan of triangles around p[0], uncut, and flushes to dst first when
+// the batch is full.
+func (b *batch) emit(dst *ebiten.Image, p []pt, c rgba, kind float32, p1, p2, p3 float64) {
 	if len(b.vs)+len(p) > maxBatchVertices {
 		b.flush(dst)
 	}
@@ -158,19 +164,23 @@ func (b *batch) poly(dst *ebiten.Image, p []pt, c rgba, kind float32, p1, p2, p3
 	}
 }
 
-// cut clips p to the clip rectangle (Sutherland-Hodgman), interpolating the local coordinates.
-func (b *batch) cut(p []pt) []pt {
+// inClip reports whether every point of p lies inside the clip rectangle.
+func (b *batch) inClip(p []pt) bool {
 	r := b.clip
-	inside := true
 	for _, q := range p {
 		if q.x < r.X0 || q.x > r.X1 || q.y < r.Y0 || q.y > r.Y1 {
-			inside = false
-			break
+			return false
 		}
 	}
-	if inside {
+	return true
+}
+
+// cut clips p to the clip rectangle (Sutherland-Hodgman), interpolating the local coordinates.
+func (b *batch) cut(p []pt) []pt {
+	if b.inClip(p) {
 		return p
 	}
+	r := b.clip
 	in := append(b.tmp[0][:0], p...)
 	for edge := 0; edge < 4; edge++ {
 		out := b.tmp[1][:0]
@@ -377,35 +387,14 @@ func (b *batch) fan(dst *ebiten.Image, p []pt, c rgba, kind float32) {
 	if len(p) < 3 {
 		return
 	}
-	inside := !b.clipOn
-	if !inside {
-		inside = true
-		r := b.clip
-		for _, q := range p {
-			if q.x < r.X0 || q.x > r.X1 || q.y < r.Y0 || q.y > r.Y1 {
-				inside = false
-				break
-			}
-		}
-	}
-	if !inside {
+	if b.clipOn && !b.inClip(p) {
 		for i := 2; i < len(p); i++ {
 			tri := [3]pt{p[0], p[i-1], p[i]}
 			b.poly(dst, tri[:], c, kind, 0, 0, 0)
 		}
 		return
 	}
-	if len(b.vs)+len(p) > maxBatchVertices {
-		b.flush(dst)
-	}
-	n := uint16(len(b.vs))
-	for _, q := range p {
-		b.vs = append(b.vs, ebiten.Vertex{DstX: float32(q.x), DstY: float32(q.y), SrcX: float32(q.u), SrcY: float32(q.v),
-			ColorR: c.R, ColorG: c.G, ColorB: c.B, ColorA: c.A, Custom0: kind})
-	}
-	for i := 2; i < len(p); i++ {
-		b.is = append(b.is, n, n+uint16(i-1), n+uint16(i))
-	}
+	b.emit(dst, p, c, kind, 0, 0, 0)
 }
 
 // flush draws the batch on dst and empties it.

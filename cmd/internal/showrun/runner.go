@@ -513,6 +513,13 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 	n := r.loop.Advance(now, r, func() bool { return time.Since(t0) < budget })
 	r.metrics.ticks.Add(float64(n))
 	r.fps.ticks(n)
+	r.housekeep(now)
+	return true
+}
+
+// housekeep checks the alarms (every 250 ms) and publishes the status (every StatusEvery) when
+// they are due at show time now: the end of every frame, a primary's or a standby's.
+func (r *Runner) housekeep(now int64) {
 	if now >= r.nextCheck {
 		r.nextCheck = now + 250_000
 		r.checkAlarms(now)
@@ -521,7 +528,6 @@ func (r *Runner) Frame(now int64, win *scene.Input) bool {
 		r.nextPub = now + StatusEvery
 		r.publish(now)
 	}
-	return true
 }
 
 // primaryLoop makes the loop a primary steps from the clock: tick 0 at show time origin, next the

@@ -70,14 +70,7 @@ func (r *Runner) followFrame(now int64, win *scene.Input) bool {
 			}
 		}
 	}
-	if now >= r.nextCheck {
-		r.nextCheck = now + 250_000
-		r.checkAlarms(now)
-	}
-	if now >= r.nextPub {
-		r.nextPub = now + StatusEvery
-		r.publish(now)
-	}
+	r.housekeep(now)
 	return true
 }
 
