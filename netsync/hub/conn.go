@@ -46,8 +46,17 @@ func newWallConn(wall string, epoch uint64, remote string, conn *websocket.Conn,
 // and a close frame with code, within closeGrace; a hard one closes the socket at once (a peer
 // that does not read gets nothing more). Only the first kick counts: it reports whether it was.
 func (w *wallConn) kick(final *netsync.Message, code int, text string, hard bool) (first bool) {
+	return w.kickThen(nil, final, code, text, hard)
+}
+
+// kickThen is kick; the first kick calls then (when not nil) before the writer learns of it, so
+// that what a kick counts is counted before the peer can see the kick.
+func (w *wallConn) kickThen(then func(), final *netsync.Message, code int, text string, hard bool) (first bool) {
 	w.once.Do(func() {
 		first = true
+		if then != nil {
+			then()
+		}
 		w.final, w.closeCode, w.closeText, w.hard = final, code, text, hard
 		close(w.kill)
 		if hard && w.conn != nil {
@@ -289,10 +298,11 @@ func (h *Hub) probe(wc *wallConn) bool {
 // logged once per connection.
 func (h *Hub) fence(wc *wallConn, got, epoch uint64) {
 	msg := fmt.Sprintf("epoch %d is below wall %s's epoch %d: another machine is primary", got, wc.wall, epoch)
-	if wc.kick(&netsync.Message{Type: netsync.TypeError, Code: netsync.CodeFenced, Message: msg, Epoch: epoch}, websocket.ClosePolicyViolation, "fenced", false) {
+	counted := func() {
 		h.mErrors.WithLabelValues(netsync.CodeFenced).Inc()
 		h.logRefusal(wc.wall, netsync.CodeFenced, "connection fenced: "+msg)
 	}
+	wc.kickThen(counted, &netsync.Message{Type: netsync.TypeError, Code: netsync.CodeFenced, Message: msg, Epoch: epoch}, websocket.ClosePolicyViolation, "fenced", false)
 }
 
 // send queues m for wc without blocking; a connection whose queue is full is dropped.
