@@ -305,12 +305,14 @@ func (r *Reader) readDevice(ctx context.Context, i int, dev Device, path string,
 		} else {
 			out = dec.Feed(ev, out)
 		}
-		for _, ce := range out {
-			r.send(ctx, FrameEvent{Frame: i, Ev: ce}, false)
-		}
+		// Health counts the events before the frame goroutine can have them, as it notes an
+		// attach or a loss before sending the news: whoever has an event sees it in Health.
 		if len(out) > 0 {
 			last := out[len(out)-1].TimeUS
 			r.update(i, func(h *Health) { h.Events += int64(len(out)); h.LastUS = last })
+		}
+		for _, ce := range out {
+			r.send(ctx, FrameEvent{Frame: i, Ev: ce}, false)
 		}
 	})
 }

@@ -313,6 +313,32 @@ func TestHotPlugFrameReturnsWhileOthersRunOn(t *testing.T) {
 	}
 }
 
+// TestHealthCountsAContactEventBeforeItIsHandedOn: whoever takes a contact event from Events
+// finds it counted in Health (Events, LastUS), as it finds an attach or a loss already noted there.
+func TestHealthCountsAContactEventBeforeItIsHandedOn(t *testing.T) {
+	cfg := twoFrameConfig(t, 0)
+	w, _ := NewWall(&cfg)
+	op := newFakeOpener()
+	op.plug("/dev/input/event1", device("L", 4000, 4000))
+	r, _ := runReader(t, &cfg, w, op, 16)
+	ev := r.Events()
+	next(t, ev, "the left frame attached", func(fe FrameEvent) bool { return fe.Frame == 0 && fe.Attach != nil })
+	var got int64
+	for i := int32(1); i <= 200; i++ {
+		op.write(t, "/dev/input/event1", stroke(i, []pt{{int64(1000 * i), 100, 100}}, int64(1000*i+500)))
+		for _, kind := range []game.Kind{game.KindDown, game.KindUp} {
+			fe := next(t, ev, fmt.Sprintf("%v of touch %d", kind, i), func(fe FrameEvent) bool { return fe.Frame == 0 && fe.Ev.ID == i })
+			if fe.Ev.Kind != kind {
+				t.Fatalf("touch %d: got %v, want %v", i, fe.Ev.Kind, kind)
+			}
+			got++
+			if h := r.Health()[0]; h.Events < got || h.LastUS < fe.Ev.TimeUS {
+				t.Fatalf("after taking event %d (at %d µs) from Events, Health says %d events, the last at %d µs", got, fe.Ev.TimeUS, h.Events, h.LastUS)
+			}
+		}
+	}
+}
+
 func TestEvdevOpenerErrorsSayWhatToDo(t *testing.T) {
 	_, err := EvdevOpener{Dir: filepath.Join(t.TempDir(), "input")}.List()
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
