@@ -381,6 +381,15 @@ func TestStartupProblemsAreAlarmsFromTheFirstSecond(t *testing.T) {
 		o.Backend = &BackendOptions{URL: dead, Wall: "wall-1", Outbox: filepath.Join(t.TempDir(), "ob")}
 		o.MinFreeBytes = 1 << 62 // no disk has that much free
 	})
+	// The disk check runs at once, on its own goroutine. Show time starts once it has run: on the
+	// fake clock, frames could otherwise pass whole seconds of show time before the goroutine is
+	// scheduled, where on the real clock the check takes a moment of the first second.
+	for deadline := time.Now().Add(10 * time.Second); h.r.diskLow.Load() == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("the disk-space check did not run at the start")
+		}
+		runtime.Gosched()
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	want := map[string]bool{AlarmTouchLost: false, AlarmBackendDown: false, AlarmDiskSpace: false}
 	for h.clock.now() < 1_000_000+1_100_000 || !(want[AlarmTouchLost] && want[AlarmBackendDown] && want[AlarmDiskSpace]) {
