@@ -363,18 +363,13 @@ func (r *Runner) Calibrate(c *input.Calibrator) {
 // Quit ends the show at the next frame (any goroutine).
 func (r *Runner) Quit() { r.quit.Store(true) }
 
-// Close ends the show's journal (summary, fsync), writes every score still queued to the outbox
-// and closes it. Call it once the window has stopped calling Frame. It blocks until the journal
-// is on disk, at most timeout.
+// Close ends the show's journal (summary, fsync), then writes every score still queued to the
+// outbox and closes it. Call it once the window has stopped calling Frame. It blocks until the
+// journal is on disk, at most timeout, and then until the outbox has written what it holds.
 func (r *Runner) Close(timeout time.Duration) error {
 	var err error
 	if jerr := r.show.Close(); jerr != nil {
 		err = jerr
-	}
-	if r.backend != nil {
-		r.gateCancel() // the gate releases everything it holds to the outbox, then the outbox writes it
-		<-r.gateDone
-		r.backend.close()
 	}
 	r.stopFollow()
 	if r.journal != nil && r.journalStop != nil {
@@ -395,6 +390,14 @@ func (r *Runner) Close(timeout time.Duration) error {
 			case <-deadline: // an earlier writer of a rejoined standby still retrying a failing disk
 			}
 		}
+	}
+	// The outbox closes after the journal writers: a writer that finds a round's journal name
+	// taken tells the outbox the name it used (journalMoved), and the outbox's last save of
+	// journals.json must hold it.
+	if r.backend != nil {
+		r.gateCancel() // the gate releases everything it holds to the outbox, then the outbox writes it
+		<-r.gateDone
+		r.backend.close()
 	}
 	tick := int64(0)
 	if r.loop != nil {
