@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -165,14 +164,7 @@ func TestGarbageAndOldVersionsOnFollowAreRefused(t *testing.T) {
 func TestAStandbyThatStopsReadingIsDroppedAndNeverStallsThePrimary(t *testing.T) {
 	p, url := servedPrimary(t, followCfg+"[show]\nattract = true\n", func(o *Options) { o.Autoplay = true })
 	p.run(16_667, 100_000)
-	_, view, _ := showView(p.r.cfg)
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	hello, _ := json.Marshal(netsync.FollowMsg{Type: netsync.FollowHello, Version: netsync.FollowVersion, View: view})
-	c.WriteMessage(websocket.TextMessage, hello)
+	sayHello(t, p, url)
 	deadline := time.Now().Add(10 * time.Second)
 	for !p.r.follows.attached() {
 		p.clock.us.Add(16_667)
@@ -206,14 +198,7 @@ func TestAStandbyThatStopsReadingIsDroppedAndNeverStallsThePrimary(t *testing.T)
 func TestAJoinerRefusedAsBusyIsNotLeftAttached(t *testing.T) {
 	p, url := servedPrimary(t, manualCfg, nil)
 	p.run(16_667, 100_000)
-	_, view, _ := showView(p.r.cfg)
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	hello := fmt.Appendf(nil, `{"type":"hello","version":%d,"view":%s}`, netsync.FollowVersion, view)
-	c.WriteMessage(websocket.TextMessage, hello)
+	c := sayHello(t, p, url)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, b, err := c.ReadMessage() // no frame runs: the primary's loop is "frozen"
 	if err != nil || !bytes.Contains(b, []byte(`"code":"busy"`)) {
@@ -224,4 +209,21 @@ func TestAJoinerRefusedAsBusyIsNotLeftAttached(t *testing.T) {
 		t.Fatal("the refused joiner is attached: the primary waits on a standby that is not there")
 	}
 	p.close()
+}
+
+// sayHello dials p's follow stream at url and says hello as a standby with p's own config view,
+// reading nothing; the connection is closed when the test ends.
+func sayHello(t *testing.T, p *harness, url string) *websocket.Conn {
+	t.Helper()
+	_, view, _ := showView(p.r.cfg)
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	hello, _ := json.Marshal(netsync.FollowMsg{Type: netsync.FollowHello, Version: netsync.FollowVersion, View: view})
+	if err := c.WriteMessage(websocket.TextMessage, hello); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
